@@ -1,0 +1,5 @@
+"""Dataset-card templates and the renderer; every build writes its README.md from them."""
+
+from .render import render_card
+
+__all__ = ["render_card"]

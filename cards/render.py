@@ -1,0 +1,37 @@
+"""Render the dataset card (README.md of a build) from the template and the build's manifest."""
+
+from __future__ import annotations
+
+from importlib import resources
+from string import Template
+from typing import Any
+
+from ..schema import CANARY
+
+
+def render_card(manifest: dict[str, Any]) -> str:
+    """Return the dataset card of a build.
+
+    Args:
+        manifest: The build's manifest (see `parallelbench.build`); its ``configs`` give the YAML config list.
+
+    Returns:
+        The README.md text, with the Hub ``configs`` YAML front matter.
+    """
+    configs = manifest["configs"]
+    configs_yaml = []
+    table = []
+    for config_name, entry in configs.items():
+        configs_yaml.append(f"- config_name: {config_name}\n  data_files:")
+        for split in entry["splits"]:
+            configs_yaml.append(f"  - split: {split}\n    path: data/{config_name}/{split}-*.parquet")
+        answers = entry.get("n_answers") or "uncounted"
+        table.append(f"| `{config_name}` | `{entry['task']}` | {entry['splits'].get('test', 0)} | {answers} |")
+    template = Template(resources.files(__package__).joinpath("dataset_card.md").read_text(encoding="utf-8"))
+    return template.substitute(
+        configs_yaml="\n".join(configs_yaml),
+        config_table="\n".join(table),
+        version=manifest["version"],
+        package_version=manifest["versions"]["parallelbench"],
+        canary=CANARY,
+    )

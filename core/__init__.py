@@ -1,0 +1,31 @@
+"""ParallelBench: tasks that are easy for people yet break diffusion LLMs that decode many tokens in parallel.
+
+Public API (stable; external eval code depends on it)::
+
+    import parallelbench as pb
+    pb.tasks()
+    rows = pb.generate("waiting_line/shuffle", n=100, seed=7, length=(3, 6))
+    pb.score(rows[0], '["Ann Lee", "Bo Chen"]')           # Score(value, correct, reason, details)
+    pb.score_many(rows, predictions)
+    pb.build("parallelbench", version="1.0.0")
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .answers import enumerate_answers
+from .api import GenerationError, generate, score, score_many, scorer, tasks
+from .build import build
+from .registry import TaskSpec, get_task
+from .schema import CANARY, COLUMNS, Score
+
+try:
+    __version__ = version("parallelbench")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0"
+
+__all__ = [
+    "CANARY", "COLUMNS", "GenerationError", "Score", "TaskSpec", "__version__", "build", "enumerate_answers",
+    "generate", "get_task", "score", "score_many", "scorer", "tasks",
+]

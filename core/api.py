@@ -1,0 +1,176 @@
+"""The public API: list tasks, generate rows, score predictions.
+
+Everything here is pure: no I/O, no network, no global state that a call could change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from .registry import TaskSpec, get_task, task_names
+from .rng import instance_rng
+from .schema import CANARY, Score, failed, parse_reference
+
+
+class GenerationError(RuntimeError):
+    """A generated gold answer failed its own validator: a bug in a generator or a validator."""
+
+
+def tasks() -> list[str]:
+    """Return every registered task name (``family/task``), sorted."""
+    return task_names()
+
+
+def _params_json(spec: TaskSpec, config: Any) -> str:
+    return json.dumps(asdict(config), sort_keys=True)
+
+
+def make_row(spec: TaskSpec, config: Any, seed: int, index: int, params_json: str | None = None) -> dict[str, Any]:
+    """Generate row `index` of `spec` under `seed`, and check that its gold answer passes its own validator.
+
+    Args:
+        spec: The task.
+        config: The task's config (from `TaskSpec.make_config`).
+        seed: The split's seed.
+        index: The row's index.
+        params_json: The config as JSON, when the caller has it already (saves work in loops).
+
+    Returns:
+        One row with exactly the columns of `parallelbench.schema.ROW_SCHEMA`.
+    """
+    instance = spec.generate(config, instance_rng(spec.name, seed, index), index)
+    verdict = spec.check(instance.reference, instance.answer, True)
+    if not verdict.correct:
+        raise GenerationError(f"{spec.name} seed={seed} index={index}: gold answer fails its validator ({verdict.reason})")
+    messages = []
+    for example_prompt, example_answer in instance.examples:
+        messages.append({"role": "user", "content": example_prompt})
+        messages.append({"role": "assistant", "content": example_answer})
+    messages.append({"role": "user", "content": instance.prompt})
+    reference = json.dumps(instance.reference, ensure_ascii=False)
+    input_hash = hashlib.sha256(reference.encode("utf-8")).hexdigest()[:10]
+    metadata = {
+        **instance.metadata,
+        "params": json.loads(params_json or _params_json(spec, config)),
+        "generator_version": spec.version,
+        "canary": CANARY,
+    }
+    return {
+        "id": f"{spec.name}:{seed}:{index}:{input_hash}",
+        "task": spec.name,
+        "family": spec.family,
+        "seed": seed,
+        "index": index,
+        "prompt": instance.prompt,
+        "messages": messages,
+        "answer": instance.answer,
+        "reference": reference,
+        "output_format": instance.output_format,
+        "n_answers": instance.n_answers,
+        "metadata": json.dumps(metadata, ensure_ascii=False),
+        "difficulty": "{}",
+    }
+
+
+def generate(task: str, n: int | None = None, seed: int = 0, *, start: int = 0, **params: Any) -> list[dict[str, Any]]:
+    """Generate rows of one task, deterministically.
+
+    Row ``i`` depends only on (task, seed, i, params), so any slice of indices can be made alone, in any process.
+
+    Args:
+        task: A task name from `tasks()` (or an alias, or a Hub config name such as ``waiting_line-shuffle``).
+        n: How many rows; defaults to the task's published row count.
+        seed: The seed.
+        start: The index of the first row.
+        **params: Overrides of the task's config fields (e.g. ``length=(3, 6)``, ``n_shots=0``).
+
+    Returns:
+        A list of row dicts (see `parallelbench.schema.ROW_SCHEMA`).
+
+    Raises:
+        ValueError: For an unknown task, a bad parameter, a negative count or a non-integer seed.
+    """
+    spec = get_task(task)
+    config = spec.make_config(**params)
+    count = spec.rows if n is None else n
+    if not isinstance(count, int) or count < 0:
+        raise ValueError(f"n must be a non-negative int; got {n!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ValueError(f"seed must be an int; got {seed!r}")
+    params_json = _params_json(spec, config)
+    return [make_row(spec, config, seed, index, params_json) for index in range(start, start + count)]
+
+
+def scorer(task: str, strict: bool = False) -> Callable[[Mapping[str, Any], str], Score]:
+    """Return a stateless scoring function for one task: ``fn(row, prediction) -> Score``.
+
+    Args:
+        task: A task name.
+        strict: Demand exactly the requested output format.
+    """
+    check = get_task(task).check
+
+    def score_row(row: Mapping[str, Any], prediction: str) -> Score:
+        return _guarded(check, parse_reference(row), prediction, strict)
+
+    return score_row
+
+
+def _guarded(check: Callable[..., Score], reference: dict[str, Any], prediction: Any, strict: bool) -> Score:
+    """Run a checker; input so pathological that Python itself gives up on it scores zero instead of raising."""
+    try:
+        return check(reference, prediction, strict)
+    except (RecursionError, MemoryError) as error:
+        return failed(f"prediction could not be parsed ({type(error).__name__})", mode="strict" if strict else "lenient")
+
+
+def score(row: Mapping[str, Any], prediction: str, strict: bool = False) -> Score:
+    """Score one prediction against one row.
+
+    Never raises because of the prediction (empty, huge, binary noise, wrong format all score 0 with a reason);
+    raises `ValueError` only for a malformed row.
+
+    Args:
+        row: A generated row (only ``task`` and ``reference`` are read).
+        prediction: The model's output text.
+        strict: Demand exactly the requested output format instead of forgiving formatting noise.
+
+    Returns:
+        A `Score`.
+    """
+    reference = parse_reference(row)
+    return _guarded(get_task(row["task"]).check, reference, prediction, strict)
+
+
+def score_many(rows: Sequence[Mapping[str, Any]], predictions: Iterable[str], strict: bool = False) -> list[Score]:
+    """Score predictions against rows, pairwise; the same results as calling `score` in a loop, faster.
+
+    Args:
+        rows: The rows.
+        predictions: One prediction per row, in the same order.
+        strict: As in `score`.
+
+    Returns:
+        One `Score` per row.
+    """
+    predictions = list(predictions)
+    if len(predictions) != len(rows):
+        raise ValueError(f"got {len(predictions)} predictions for {len(rows)} rows")
+    prepared: dict[tuple[str, str], tuple[Callable[..., Score], dict[str, Any]]] = {}
+    results = []
+    for row, prediction in zip(rows, predictions):
+        try:
+            key = (row["task"], row["reference"])
+            check, reference = prepared[key]
+        except KeyError:
+            reference = parse_reference(row)  # raises a clear error for a malformed row
+            check, reference = prepared[key] = (get_task(row["task"]).check, reference)
+        except TypeError:
+            parse_reference(row)
+            raise
+        results.append(_guarded(check, reference, prediction, strict))
+    return results

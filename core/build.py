@@ -1,0 +1,146 @@
+"""Build the Hub-ready benchmark folder: Parquet per config and split, a manifest, and the dataset card.
+
+The build is atomic: everything is written into a sibling folder, checked, and only then swapped in place of the
+target, so an interrupted or failed build never leaves a half folder where a good one was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import platform
+import shutil
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version as package_version
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .cards import render_card
+from .generators.people import name_tables_sha256
+from .parallel import generate_tasks
+from .registry import get_task, task_names
+from .schema import ROW_SCHEMA
+
+#: The seed of the published test split.
+TEST_SEED = 0
+MANIFEST = "manifest.json"
+
+
+def _version_of(distribution: str) -> str:
+    try:
+        return package_version(distribution)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_parquet(rows: list[dict[str, Any]], path: Path) -> None:
+    """Write rows to one Parquet file with the shared row schema (same rows -> same bytes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist(rows, schema=ROW_SCHEMA)
+    pq.write_table(table, path, compression="zstd", write_statistics=False)
+
+
+def _code_hashes(tasks: Sequence[str]) -> dict[str, str]:
+    """sha256 of the source of every generator and validator module the build used."""
+    modules = {}
+    for task in tasks:
+        spec = get_task(task)
+        for function in (spec.generate, spec.check):
+            module = inspect.getmodule(function)
+            modules[module.__name__] = hashlib.sha256(inspect.getsource(module).encode()).hexdigest()
+    return dict(sorted(modules.items()))
+
+
+def _check_replaceable(target: Path) -> None:
+    if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not (target / MANIFEST).is_file())):
+        raise ValueError(f"refusing to replace {target}: it exists and is not a ParallelBench build (no {MANIFEST})")
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Put `staging` where `target` is; the old target is kept aside until the new one is in place."""
+    retired = target.with_name(f"{target.name}.old-{os.getpid()}")
+    if target.exists():
+        target.rename(retired)
+    try:
+        staging.rename(target)
+    except OSError:
+        if retired.exists():
+            retired.rename(target)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def build(out: str | os.PathLike[str] = "parallelbench", version: str = "0.1.0", *, tasks: Sequence[str] | None = None,
+          seed: int = TEST_SEED, workers: int = 1, progress: bool = False) -> Path:
+    """Build the benchmark folder: ``data/<config>/test-00000-of-00001.parquet``, ``manifest.json`` and ``README.md``.
+
+    From the folder's parent, ``load_dataset("<folder name>", "<config>", split="test")`` loads it offline.
+
+    Args:
+        out: The folder to (re)build.
+        version: The benchmark version, written into the manifest and the card.
+        tasks: Which tasks (default: every registered task).
+        seed: The test split's seed.
+        workers: Worker processes for generation (the output is the same for any count).
+        progress: Show progress bars.
+
+    Returns:
+        The path of the finished folder.
+
+    Raises:
+        ValueError: When `out` exists and is not a previous build, or a task or parameter is unknown.
+    """
+    target = Path(out)
+    _check_replaceable(target)
+    names = [get_task(task).name for task in (tasks if tasks is not None else task_names())]
+    rows_by_task = generate_tasks(names, seed=seed, workers=workers, progress=progress)
+    staging = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        configs = {}
+        for name, rows in rows_by_task.items():
+            spec = get_task(name)
+            relative = f"data/{spec.config_name}/test-00000-of-00001.parquet"
+            write_parquet(rows, staging / relative)
+            counts = sorted({row["n_answers"] for row in rows if row["n_answers"] is not None})
+            configs[spec.config_name] = {
+                "task": name,
+                "splits": {"test": len(rows)},
+                "seeds": {"test": seed},
+                "params": json.loads(rows[0]["metadata"])["params"] if rows else {},
+                "n_answers": f"{counts[0]}-{counts[-1]}" if len(counts) > 1 else (str(counts[0]) if counts else ""),
+                "generator_version": spec.version,
+            }
+        manifest: dict[str, Any] = {
+            "name": "parallelbench",
+            "version": version,
+            "versions": {
+                "parallelbench": _version_of("parallelbench"),
+                "python": platform.python_version(),
+                "faker": _version_of("faker"),
+                "pyarrow": _version_of("pyarrow"),
+            },
+            "configs": configs,
+            "code_sha256": _code_hashes(names),
+        }
+        manifest["name_tables_sha256"] = name_tables_sha256()
+        (staging / "README.md").write_text(render_card(manifest), encoding="utf-8")
+        manifest["files"] = {
+            path.relative_to(staging).as_posix(): _sha256(path)
+            for path in sorted(staging.rglob("*")) if path.is_file()
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        _swap_in(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target

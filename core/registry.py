@@ -1,0 +1,134 @@
+"""The task registry: every task's name, generator, validator and defaults, found by name.
+
+A task family is one generator module that declares its tasks in a module-level ``TASKS`` tuple of `TaskSpec`;
+adding a family is one line in `FAMILY_MODULES`. Modules are imported on first use, so `import parallelbench`
+stays cheap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .schema import Score
+
+#: One line per task family: the generator module whose ``TASKS`` declares the family's tasks.
+FAMILY_MODULES: tuple[str, ...] = (
+    "parallelbench.generators.waiting_line",
+)
+
+
+@dataclass(frozen=True)
+class Instance:
+    """What a family generator returns for one row; the core turns it into a full row.
+
+    Attributes:
+        prompt: The final user message.
+        answer: One gold answer, exactly in the requested output format.
+        reference: Everything the validator needs (stored as JSON text in the row).
+        output_format: The answer's skeleton with every free slot as ``[MASK]``.
+        n_answers: How many distinct answers are correct, or None when that cannot be counted.
+        examples: One-shot (prompt, answer) pairs shown before the prompt.
+        metadata: Family-specific facts for the row's metadata (length, tier, ...).
+    """
+
+    prompt: str
+    answer: str
+    reference: dict[str, Any]
+    output_format: str
+    n_answers: int | None
+    examples: tuple[tuple[str, str], ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+#: ``generate(config, rng, index) -> Instance``
+Generator = Callable[[Any, random.Random, int], Instance]
+#: ``check(reference, prediction, strict) -> Score``; never raises on any prediction string.
+Checker = Callable[[dict[str, Any], str, bool], Score]
+#: ``enumerate_answers(reference, limit) -> every correct answer as a tuple of answer units, or None past limit``
+AnswerEnumerator = Callable[[dict[str, Any], int], "list[tuple[str, ...]] | None"]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One registered task.
+
+    Attributes:
+        name: ``family/task``, e.g. ``waiting_line/shuffle``.
+        config_class: The family's config dataclass; its constructor validates every field.
+        defaults: This task's values for config fields (e.g. ``{"operation": "shuffle"}``).
+        generate: The family generator.
+        check: The family validator.
+        enumerate_answers: All correct answers at the level of answer units, where they can be counted.
+        rows: How many test rows the published build has.
+        aliases: Other names that resolve to this task (e.g. the original release's names).
+        version: The generator version; bump it whenever the same seed would give other rows.
+    """
+
+    name: str
+    config_class: type
+    defaults: Mapping[str, Any]
+    generate: Generator
+    check: Checker
+    enumerate_answers: AnswerEnumerator | None = None
+    rows: int = 100
+    aliases: tuple[str, ...] = ()
+    version: str = "1"
+
+    @property
+    def family(self) -> str:
+        """The part of the name before the slash."""
+        return self.name.split("/", 1)[0]
+
+    @property
+    def config_name(self) -> str:
+        """The Hub config name: the task name with ``/`` replaced by ``-``."""
+        return self.name.replace("/", "-")
+
+    def make_config(self, **params: Any) -> Any:
+        """Return this task's config with `params` over its defaults; unknown or bad fields raise `ValueError`."""
+        known = {f.name for f in dataclasses.fields(self.config_class)}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise ValueError(f"unknown parameter {unknown[0]!r} for task {self.name!r}; known: {', '.join(sorted(known))}")
+        return self.config_class(**{**self.defaults, **params})
+
+
+_TASKS: dict[str, TaskSpec] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def _load() -> None:
+    if _TASKS:
+        return
+    for module_name in FAMILY_MODULES:
+        for spec in importlib.import_module(module_name).TASKS:
+            if spec.name in _TASKS:
+                raise RuntimeError(f"task {spec.name!r} is registered twice")
+            _TASKS[spec.name] = spec
+            for alias in (*spec.aliases, spec.config_name):
+                if alias != spec.name:
+                    _ALIASES[alias] = spec.name
+
+
+def task_names() -> list[str]:
+    """Return every registered task name, sorted."""
+    _load()
+    return sorted(_TASKS)
+
+
+def get_task(name: str) -> TaskSpec:
+    """Return the task registered under `name` (a task name, an alias, or a Hub config name).
+
+    Raises:
+        ValueError: When no task has that name.
+    """
+    _load()
+    spec = _TASKS.get(_ALIASES.get(name, name))
+    if spec is None:
+        raise ValueError(f"unknown task {name!r}; run `parallelbench tasks` to list them")
+    return spec

@@ -1,0 +1,84 @@
+"""The one row schema shared by every task, and the verdict type every scorer returns."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+#: Put in the dataset card and in every row's metadata so that benchmark rows can be filtered out of training data.
+CANARY = "PARALLELBENCH CANARY 6f1d2c9e-parallelbench-do-not-train-7b3a"
+
+#: Column name -> Arrow type. Every task's rows have exactly these columns with exactly these types.
+ROW_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("task", pa.string()),
+        ("family", pa.string()),
+        ("seed", pa.int64()),
+        ("index", pa.int64()),
+        ("prompt", pa.string()),
+        ("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))),
+        ("answer", pa.string()),
+        ("reference", pa.string()),
+        ("output_format", pa.string()),
+        ("n_answers", pa.int64()),
+        ("metadata", pa.string()),
+        ("difficulty", pa.string()),
+    ]
+)
+
+COLUMNS: tuple[str, ...] = tuple(ROW_SCHEMA.names)
+
+
+@dataclass(frozen=True)
+class Score:
+    """The verdict on one prediction.
+
+    Attributes:
+        value: The score in [0, 1]; for exact tasks 1.0 when correct, else 0.0.
+        correct: Whether the prediction is accepted.
+        reason: A short human explanation ("ok", "name missing: Ann Lee", "identical to the input", ...).
+        details: Extra facts about the check (parse mode, parsed answer length, backend names, ...).
+    """
+
+    value: float
+    correct: bool
+    reason: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def passed(reason: str = "ok", **details: Any) -> Score:
+    """Return a full-credit verdict."""
+    return Score(1.0, True, reason, details)
+
+
+def failed(reason: str, **details: Any) -> Score:
+    """Return a zero-credit verdict."""
+    return Score(0.0, False, reason, details)
+
+
+def parse_reference(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a row's `reference` as a dict, raising `ValueError` when the row is malformed.
+
+    Args:
+        row: A generated row (a mapping with at least ``task`` and ``reference``).
+
+    Returns:
+        The decoded reference object.
+    """
+    if not isinstance(row, Mapping):
+        raise ValueError(f"a row must be a mapping of columns, got {type(row).__name__}")
+    for column in ("task", "reference"):
+        if column not in row:
+            raise ValueError(f"malformed row: missing column {column!r}")
+    try:
+        reference = json.loads(row["reference"])
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"malformed row {row.get('id', '?')!r}: reference is not JSON text ({error})") from None
+    if not isinstance(reference, dict):
+        raise ValueError(f"malformed row {row.get('id', '?')!r}: reference must be a JSON object")
+    return reference

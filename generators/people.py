@@ -1,0 +1,48 @@
+"""Full names ("First Last") drawn from Faker's en_US name tables with our own seeded sampler.
+
+Faker's own sampling goes through `random` methods whose results may change between Python versions, so only
+Faker's data (names and their weights) is used here; the draws go through `parallelbench.rng`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from functools import lru_cache
+
+from faker.providers.person.en_US import Provider as _EnUsPeople
+
+from ..rng import WeightedSampler
+
+
+@lru_cache(maxsize=1)
+def _samplers() -> tuple[WeightedSampler, WeightedSampler]:
+    first = _EnUsPeople.first_names
+    last = _EnUsPeople.last_names
+    return WeightedSampler(list(first), list(first.values())), WeightedSampler(list(last), list(last.values()))
+
+
+def name_tables_sha256() -> str:
+    """Return a fingerprint of the name tables in use, recorded in manifests so a data change is visible."""
+    first, last = _samplers()
+    payload = json.dumps([first.items, first.cumulative, last.items, last.cumulative])
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def draw_full_name(rng: random.Random) -> str:
+    """Return one "First Last" name, each part drawn by its en_US frequency."""
+    first, last = _samplers()
+    return f"{first.draw(rng)} {last.draw(rng)}"
+
+
+def draw_distinct_names(rng: random.Random, count: int, exclude: frozenset[str] = frozenset()) -> list[str]:
+    """Return `count` distinct full names, none of them in `exclude`."""
+    names: list[str] = []
+    taken = set(exclude)
+    while len(names) < count:
+        name = draw_full_name(rng)
+        if name not in taken:
+            taken.add(name)
+            names.append(name)
+    return names

@@ -1,0 +1,1 @@
+"""Masked-diffusion decoding: engine, denoisers (oracle, neural) and difficulty calibration."""

@@ -1,0 +1,1 @@
+"""Task metrics on top of the validators, and aggregation of verdicts."""

@@ -1,0 +1,153 @@
+"""Exact checks for the waiting-line and list-operation tasks, and their complete answer sets.
+
+Each check parses the prediction into a list (strictly: exactly a JSON array of strings; leniently: see
+`parsing.extract_list`, plus case and spacing of items forgiven), then decides against the row's reference alone.
+Tasks with several correct answers (shuffle, random insert/remove/replace) accept every one of them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from ..schema import Score, failed, passed
+from .parsing import extract_list, normalize_item
+
+
+def sort_key(vocabulary: str) -> Callable[[str], Any]:
+    """Return the sort key of a vocabulary: last name then first name for people, the text itself otherwise."""
+    if vocabulary == "names":
+        def by_last_name(name: str) -> tuple[str, str]:
+            first, _, last = name.rpartition(" ")
+            return last, first
+        return by_last_name
+    return str
+
+
+def _canonical_items(reference: dict[str, Any], items: list[Any], strict: bool) -> tuple[list[str] | None, str]:
+    """Check that every item is a string; in lenient mode map case/spacing variants onto the known entries."""
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, str):
+            return None, f"entry {number} is not a string"
+    if strict:
+        return items, ""
+    known = {normalize_item(entry): entry for entry in reference["input"]}
+    if reference.get("item") is not None:
+        known[normalize_item(reference["item"])] = reference["item"]
+    return [known.get(normalize_item(item), item) for item in items], ""
+
+
+def _multiset_problem(expected: list[str], got: list[str]) -> str:
+    """Describe how `got` differs from `expected` as a multiset (missing, unexpected or repeated entries)."""
+    have, want = Counter(got), Counter(expected)
+    for entry in got:
+        if entry not in want:
+            return f"unexpected entry: {entry}"
+    for entry in got:
+        if have[entry] > want[entry]:
+            return f"entry repeated: {entry}"
+    for entry in expected:
+        if have[entry] < want[entry]:
+            return f"entry missing: {entry}"
+    return ""
+
+
+def _order_problem(expected: list[str], got: list[str]) -> str:
+    for position, (want, have) in enumerate(zip(expected, got), start=1):
+        if want != have:
+            return f"wrong entry at position {position}: expected {want}, got {have}"
+    return ""
+
+
+def expected_list(reference: dict[str, Any]) -> list[str] | None:
+    """Return the only correct answer of a single-answer operation, or None for operations with several answers."""
+    items, operation = list(reference["input"]), reference["operation"]
+    position, item = reference.get("position"), reference.get("item")
+    if operation == "copy":
+        return items
+    if operation == "reverse":
+        return list(reversed(items))
+    if operation == "sort":
+        return sorted(items, key=sort_key(reference["vocabulary"]))
+    if operation == "insert_index":
+        items.insert(position - 1, item)
+        return items
+    if operation == "remove_index":
+        del items[position - 1]
+        return items
+    if operation == "replace_index":
+        items[position - 1] = item
+        return items
+    return None
+
+
+def _check_items(reference: dict[str, Any], got: list[str]) -> str:
+    """Return "" when `got` answers the row, else the reason it does not."""
+    items, operation, item = reference["input"], reference["operation"], reference.get("item")
+    expected = expected_list(reference)
+    if expected is not None:
+        if got == expected:
+            return ""
+        problem = _multiset_problem(expected, got)
+        if problem:
+            return problem
+        if operation == "sort":
+            return "not sorted by last name, then first name" if reference["vocabulary"] == "names" else "not sorted"
+        return _order_problem(expected, got)
+    n = len(items)
+    if operation == "shuffle":
+        problem = _multiset_problem(items, got)
+        return problem or ("identical to the input" if got == items else "")
+    if operation == "insert_random":
+        if item not in got:
+            return f"entry missing: {item}"
+        rest = list(got)
+        rest.remove(item)
+        return _multiset_problem(items, rest) or _order_problem(items, rest)
+    if operation == "remove_random":
+        if len(got) != n - 1:
+            return _multiset_problem(items, got) or f"expected {n - 1} entries, got {len(got)}"
+        if any(got == items[:i] + items[i + 1 :] for i in range(n)):
+            return ""
+        return _multiset_problem(items, got) or "other entries out of order"
+    # replace_random: exactly one position changed, and it now holds the new item
+    if len(got) != n:
+        return f"expected {n} entries, got {len(got)}"
+    changed = [i for i in range(n) if got[i] != items[i]]
+    if len(changed) == 1 and got[changed[0]] == item:
+        return ""
+    if item not in got:
+        return f"entry missing: {item}"
+    return _multiset_problem(items + [item], got) or "more than one entry changed or moved"
+
+
+def check(reference: dict[str, Any], prediction: str, strict: bool = False) -> Score:
+    """Decide whether `prediction` answers a list-operation row (see `parallelbench.registry.Checker`)."""
+    mode = "strict" if strict else "lenient"
+    items, problem = extract_list(prediction, strict)
+    if items is None:
+        return failed(problem, mode=mode)
+    got, problem = _canonical_items(reference, items, strict)
+    if got is None:
+        return failed(problem, mode=mode)
+    problem = _check_items(reference, got)
+    return failed(problem, mode=mode, length=len(got)) if problem else passed(mode=mode, length=len(got))
+
+
+def enumerate_answers(reference: dict[str, Any], limit: int = 100_000) -> list[tuple[str, ...]] | None:
+    """Return every correct answer as a tuple of entries (the answer units), or None when there are more than `limit`."""
+    items, operation, item = reference["input"], reference["operation"], reference.get("item")
+    expected = expected_list(reference)
+    if expected is not None:
+        answers = [tuple(expected)]
+    elif operation == "shuffle":
+        answers = list(itertools.islice((p for p in itertools.permutations(items) if list(p) != items), limit + 1))
+    elif operation == "insert_random":
+        answers = [tuple(items[:i] + [item] + items[i:]) for i in range(len(items) + 1)]
+    elif operation == "remove_random":
+        answers = [tuple(items[:i] + items[i + 1 :]) for i in range(len(items))]
+    else:  # replace_random
+        answers = [tuple(items[:i] + [item] + items[i + 1 :]) for i in range(len(items))]
+    return answers if len(answers) <= limit else None
