@@ -25,11 +25,13 @@ def tasks() -> list[str]:
     return task_names()
 
 
-def _params_json(spec: TaskSpec, config: Any) -> str:
-    return json.dumps(asdict(config), sort_keys=True)
+def _metadata_tail(spec: TaskSpec, config: Any) -> str:
+    """The JSON members every row of one (task, config) shares, as text to append to the row's own metadata."""
+    shared = {"params": asdict(config), "generator_version": spec.version, "canary": CANARY}
+    return json.dumps(shared, sort_keys=True, ensure_ascii=False)[1:]
 
 
-def make_row(spec: TaskSpec, config: Any, seed: int, index: int, params_json: str | None = None) -> dict[str, Any]:
+def make_row(spec: TaskSpec, config: Any, seed: int, index: int, metadata_tail: str | None = None) -> dict[str, Any]:
     """Generate row `index` of `spec` under `seed`, and check that its gold answer passes its own validator.
 
     Args:
@@ -37,10 +39,13 @@ def make_row(spec: TaskSpec, config: Any, seed: int, index: int, params_json: st
         config: The task's config (from `TaskSpec.make_config`).
         seed: The split's seed.
         index: The row's index.
-        params_json: The config as JSON, when the caller has it already (saves work in loops).
+        metadata_tail: `_metadata_tail(spec, config)`, when the caller has it already (saves work in loops).
 
     Returns:
         One row with exactly the columns of `parallelbench.schema.ROW_SCHEMA`.
+
+    Raises:
+        GenerationError: When the gold answer fails its own validator.
     """
     instance = spec.generate(config, instance_rng(spec.name, seed, index), index)
     verdict = spec.check(instance.reference, instance.answer, True)
@@ -52,15 +57,10 @@ def make_row(spec: TaskSpec, config: Any, seed: int, index: int, params_json: st
         messages.append({"role": "assistant", "content": example_answer})
     messages.append({"role": "user", "content": instance.prompt})
     reference = json.dumps(instance.reference, ensure_ascii=False)
-    input_hash = hashlib.sha256(reference.encode("utf-8")).hexdigest()[:10]
-    metadata = {
-        **instance.metadata,
-        "params": json.loads(params_json or _params_json(spec, config)),
-        "generator_version": spec.version,
-        "canary": CANARY,
-    }
+    own_metadata = json.dumps(instance.metadata, ensure_ascii=False)[:-1]
+    tail = metadata_tail or _metadata_tail(spec, config)
     return {
-        "id": f"{spec.name}:{seed}:{index}:{input_hash}",
+        "id": f"{spec.name}:{seed}:{index}:{hashlib.sha256(reference.encode()).hexdigest()[:10]}",
         "task": spec.name,
         "family": spec.family,
         "seed": seed,
@@ -71,7 +71,7 @@ def make_row(spec: TaskSpec, config: Any, seed: int, index: int, params_json: st
         "reference": reference,
         "output_format": instance.output_format,
         "n_answers": instance.n_answers,
-        "metadata": json.dumps(metadata, ensure_ascii=False),
+        "metadata": own_metadata + (", " if instance.metadata else "") + tail,
         "difficulty": "{}",
     }
 
@@ -101,8 +101,8 @@ def generate(task: str, n: int | None = None, seed: int = 0, *, start: int = 0, 
         raise ValueError(f"n must be a non-negative int; got {n!r}")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"seed must be an int; got {seed!r}")
-    params_json = _params_json(spec, config)
-    return [make_row(spec, config, seed, index, params_json) for index in range(start, start + count)]
+    tail = _metadata_tail(spec, config)
+    return [make_row(spec, config, seed, index, tail) for index in range(start, start + count)]
 
 
 def scorer(task: str, strict: bool = False) -> Callable[[Mapping[str, Any], str], Score]:

@@ -101,7 +101,7 @@ def build(out: str | os.PathLike[str] = "parallelbench", version: str = "0.1.0",
     """
     target = Path(out)
     _check_replaceable(target)
-    names = [get_task(task).name for task in (tasks if tasks is not None else task_names())]
+    names = sorted({get_task(task).name for task in (tasks if tasks is not None else task_names())})
     rows_by_task = generate_tasks(names, seed=seed, workers=workers, progress=progress)
     staging = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)

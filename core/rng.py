@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import itertools
+import math
 import random
 from collections.abc import Sequence
 from typing import TypeVar
@@ -80,8 +81,9 @@ class WeightedSampler:
         self.items = list(items)
         self.cumulative = list(itertools.accumulate(weights))
         self.total = self.cumulative[-1]
+        # The last bound is infinite so that rounding in `random() * total` can never step past the last item.
+        self._bounds = self.cumulative[:-1] + [math.inf]
 
     def draw(self, rng: random.Random) -> T:
         """Return one item, drawn by weight."""
-        position = bisect.bisect_right(self.cumulative, rng.random() * self.total)
-        return self.items[min(position, len(self.items) - 1)]
+        return self.items[bisect.bisect_right(self._bounds, rng.random() * self.total)]

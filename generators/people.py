@@ -38,10 +38,11 @@ def draw_full_name(rng: random.Random) -> str:
 
 def draw_distinct_names(rng: random.Random, count: int, exclude: frozenset[str] = frozenset()) -> list[str]:
     """Return `count` distinct full names, none of them in `exclude`."""
+    first, last = _samplers()
     names: list[str] = []
     taken = set(exclude)
     while len(names) < count:
-        name = draw_full_name(rng)
+        name = f"{first.draw(rng)} {last.draw(rng)}"
         if name not in taken:
             taken.add(name)
             names.append(name)

@@ -187,9 +187,10 @@ def generate(config: ListTaskConfig, rng: random.Random, index: int) -> Instance
     reference, gold = _make_case(config, rng, length)
     examples = []
     low, high = config.length
-    for _ in range(config.n_shots):
+    while len(examples) < config.n_shots:
         example_reference, example_gold = _make_case(config, rng, low + rnd.randbelow(rng, high - low + 1))
-        examples.append((render_prompt(example_reference), json.dumps(example_gold)))
+        if example_reference["input"] != reference["input"]:  # an example is always a different list
+            examples.append((render_prompt(example_reference), json.dumps(example_gold)))
     return Instance(
         prompt=render_prompt(reference),
         answer=json.dumps(gold),

@@ -20,7 +20,7 @@ MAX_LIST_STARTS = 32
 
 _SMART_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"', "\u2018": "'", "\u2019": "'", "\u2032": "'"})
 _FENCE = re.compile(r"```[A-Za-z0-9_+-]*[ \t]*\n?(.*?)```", re.DOTALL)
-_ANSWER_PREFIX = re.compile(r"^\s*(?:\*\*)?(?:final\s+)?answer(?:\*\*)?\s*[:\-]\s*", re.IGNORECASE)
+_ANSWER_PREFIX = re.compile(r"^\**\s*(?:final\s+)?answer\s*\**\s*[:\-]\s*\**\s*", re.IGNORECASE)
 
 
 def as_text(prediction: object) -> str:
@@ -83,12 +83,14 @@ def extract_list(prediction: object, strict: bool) -> tuple[list[Any] | None, st
     text = as_text(prediction)
     if not text.strip():
         return None, "empty prediction"
+    try:  # the common case, and the only one strict mode accepts: the whole text is a JSON array
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        value = None
+    if isinstance(value, list):
+        return value, ""
     if strict:
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError):
-            return None, "not a JSON array"
-        return (value, "") if isinstance(value, list) else (None, "not a JSON array")
+        return None, "not a JSON array"
     text = unwrap(text)
     start = text.find("[")
     if start < 0:

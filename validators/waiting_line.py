@@ -31,11 +31,10 @@ def _canonical_items(reference: dict[str, Any], items: list[Any], strict: bool) 
     for number, item in enumerate(items, start=1):
         if not isinstance(item, str):
             return None, f"entry {number} is not a string"
-    if strict:
+    entries = reference["input"] if reference.get("item") is None else [*reference["input"], reference["item"]]
+    if strict or all(item in entries for item in items):
         return items, ""
-    known = {normalize_item(entry): entry for entry in reference["input"]}
-    if reference.get("item") is not None:
-        known[normalize_item(reference["item"])] = reference["item"]
+    known = {normalize_item(entry): entry for entry in entries}
     return [known.get(normalize_item(item), item) for item in items], ""
 
 
@@ -98,14 +97,15 @@ def _check_items(reference: dict[str, Any], got: list[str]) -> str:
         return _order_problem(expected, got)
     n = len(items)
     if operation == "shuffle":
-        problem = _multiset_problem(items, got)
-        return problem or ("identical to the input" if got == items else "")
+        if got == items:
+            return "identical to the input"
+        return "" if sorted(got) == sorted(items) else _multiset_problem(items, got)
     if operation == "insert_random":
         if item not in got:
             return f"entry missing: {item}"
         rest = list(got)
         rest.remove(item)
-        return _multiset_problem(items, rest) or _order_problem(items, rest)
+        return "" if rest == items else _multiset_problem(items, rest) or _order_problem(items, rest)
     if operation == "remove_random":
         if len(got) != n - 1:
             return _multiset_problem(items, got) or f"expected {n - 1} entries, got {len(got)}"

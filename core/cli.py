@@ -1,0 +1,190 @@
+"""The `parallelbench` command line: the public API for the shell.
+
+Bad input gives one clear line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from .api import score_many
+from .build import build, write_parquet
+from .folder import checksum_problems, gold_problems, read_manifest, read_rows
+from .parallel import generate_tasks
+from .registry import get_task, task_names
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def _parse_params(pairs: list[str]) -> dict[str, Any]:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CliError(f"--param takes KEY=VALUE, got {pair!r}")
+        try:
+            params[key] = json.loads(value)
+        except ValueError:
+            params[key] = value
+        if isinstance(params[key], list):
+            params[key] = tuple(params[key])
+    return params
+
+
+def _write_rows(rows: list[dict[str, Any]], path: Path) -> None:
+    if path.suffix == ".parquet":
+        write_parquet(rows, path)
+    elif path.suffix == ".jsonl":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    else:
+        raise CliError(f"--out must end in .jsonl or .parquet for one task, got {path}")
+
+
+def cmd_tasks(args: argparse.Namespace) -> None:
+    for name in task_names():
+        spec = get_task(name)
+        print(f"{name}\t{spec.rows} rows" if args.verbose else name)
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    params = _parse_params(args.param)
+    names = [get_task(task).name for task in args.tasks]
+    out = Path(args.out)
+    if len(names) > 1 and out.suffix in (".jsonl", ".parquet"):
+        raise CliError("several tasks go to a folder: give --out a folder path, not a file")
+    if len(names) == 1 and out.suffix not in (".jsonl", ".parquet"):
+        raise CliError(f"--out must end in .jsonl or .parquet for one task, got {out}")
+    rows_by_task = generate_tasks(names, args.n, args.seed, workers=args.workers, progress=True, **params)
+    for name, rows in rows_by_task.items():
+        path = out if len(names) == 1 else out / f"{get_task(name).config_name}.{args.format}"
+        _write_rows(rows, path)
+        print(f"{name}: {len(rows)} rows -> {path}")
+
+
+def cmd_build(args: argparse.Namespace) -> None:
+    folder = build(args.out, args.version, tasks=args.tasks or None, workers=args.workers, progress=True)
+    manifest = read_manifest(folder)
+    total = sum(sum(entry["splits"].values()) for entry in manifest["configs"].values())
+    print(f"built {folder}: {len(manifest['configs'])} configs, {total} rows")
+
+
+def _read_predictions(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        raise CliError(f"predictions file not found: {path}")
+    predictions = {}
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                predictions[str(record["id"])] = record["prediction"]
+            except (ValueError, KeyError, TypeError):
+                raise CliError(f"{path}:{number}: each line must be a JSON object with 'id' and 'prediction'") from None
+    return predictions
+
+
+def cmd_score(args: argparse.Namespace) -> None:
+    predictions = _read_predictions(Path(args.predictions))
+    rows = read_rows(args.folder, args.split)
+    known = {row["id"] for row in rows}
+    unknown = [key for key in predictions if key not in known]
+    if unknown:
+        raise CliError(f"{len(unknown)} prediction ids are not in {args.folder} (first: {unknown[0]})")
+    scored = [row for row in rows if row["id"] in predictions]
+    if not scored:
+        raise CliError("no prediction matches a row of the folder")
+    verdicts = score_many(scored, [predictions[row["id"]] for row in tqdm(scored, desc="score", leave=False)],
+                          strict=args.strict)
+    by_task: dict[str, list[float]] = defaultdict(list)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as handle:
+        for row, verdict in zip(scored, verdicts):
+            by_task[row["task"]].append(verdict.value)
+            handle.write(json.dumps({"id": row["id"], "task": row["task"], "value": verdict.value,
+                                     "correct": verdict.correct, "reason": verdict.reason}, ensure_ascii=False) + "\n")
+    missing = len(rows) - len(scored)
+    for task, values in sorted(by_task.items()):
+        print(f"{task}\t{sum(values) / len(values):.4f}\t({len(values)} rows)")
+    print(f"verdicts -> {out}" + (f"; {missing} rows had no prediction and were skipped" if missing else ""))
+
+
+def cmd_validate(args: argparse.Namespace) -> None:
+    problems = checksum_problems(args.folder) + gold_problems(args.folder)
+    for problem in problems:
+        print(problem)
+    if problems:
+        raise CliError(f"{args.folder}: {len(problems)} problems")
+    print(f"{args.folder}: checksums match, every gold answer passes")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the `parallelbench` command."""
+    parser = argparse.ArgumentParser(prog="parallelbench", description="Generate, score and build ParallelBench.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    tasks = commands.add_parser("tasks", help="list every task")
+    tasks.add_argument("-v", "--verbose", action="store_true", help="also show the published row count")
+    tasks.set_defaults(run=cmd_tasks)
+
+    generate = commands.add_parser("generate", help="generate rows of one or more tasks")
+    generate.add_argument("tasks", nargs="+", metavar="TASK")
+    generate.add_argument("--n", type=int, default=None, help="rows per task (default: the published count)")
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--out", required=True, help="a .jsonl/.parquet file for one task, a folder for several")
+    generate.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl", help="file format inside a folder")
+    generate.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                          help="a task parameter, VALUE as JSON (e.g. length=[3,6]); repeatable")
+    generate.add_argument("--workers", type=int, default=1)
+    generate.set_defaults(run=cmd_generate)
+
+    build_cmd = commands.add_parser("build", help="build the Hub-ready benchmark folder")
+    build_cmd.add_argument("--out", default="parallelbench")
+    build_cmd.add_argument("--version", default="0.1.0")
+    build_cmd.add_argument("--tasks", nargs="*", metavar="TASK", help="only these tasks (default: all)")
+    build_cmd.add_argument("--workers", type=int, default=1)
+    build_cmd.set_defaults(run=cmd_build)
+
+    score = commands.add_parser("score", help="score predictions against a built folder")
+    score.add_argument("folder")
+    score.add_argument("--predictions", required=True, help="JSONL with 'id' and 'prediction' per line")
+    score.add_argument("--out", default="verdicts.jsonl", help="where to write per-row verdicts")
+    score.add_argument("--split", default="test")
+    score.add_argument("--strict", action="store_true", help="demand exactly the requested output format")
+    score.set_defaults(run=cmd_score)
+
+    validate = commands.add_parser("validate", help="check a built folder: checksums and gold answers")
+    validate.add_argument("folder")
+    validate.set_defaults(run=cmd_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = make_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (CliError, ValueError, OSError) as error:
+        print(f"parallelbench: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("parallelbench: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

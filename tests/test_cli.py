@@ -1,0 +1,72 @@
+"""The `parallelbench` command line: each command, and one clear line with exit status 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+import parallelbench as pb
+from parallelbench.cli import main
+
+
+def test_tasks_lists_every_task(capsys):
+    assert main(["tasks"]) == 0
+    assert capsys.readouterr().out.split() == pb.tasks()
+
+
+def test_generate_one_task_to_jsonl_and_parquet(tmp_path):
+    assert main(["generate", "waiting_line/shuffle", "--n", "7", "--seed", "3", "--out", str(tmp_path / "a.jsonl")]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
+    assert rows == pb.generate("waiting_line/shuffle", n=7, seed=3)
+    assert main(["generate", "waiting_line/copy", "--n", "4", "--out", str(tmp_path / "b.parquet"),
+                 "--param", "length=[5,5]"]) == 0
+    table = pq.read_table(tmp_path / "b.parquet").to_pylist()
+    assert table == pb.generate("waiting_line/copy", n=4, length=(5, 5))
+
+
+def test_generate_several_tasks_to_a_folder(tmp_path):
+    assert main(["generate", "waiting_line/copy", "list_ops/sort", "--n", "3", "--out", str(tmp_path / "out"),
+                 "--workers", "2"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["list_ops-sort.jsonl", "waiting_line-copy.jsonl"]
+
+
+def test_build_score_and_validate(tmp_path, capsys):
+    folder = tmp_path / "parallelbench"
+    assert main(["build", "--out", str(folder), "--tasks", "waiting_line/copy", "waiting_line/shuffle"]) == 0
+    assert main(["validate", str(folder)]) == 0
+    rows = pb.generate("waiting_line/copy", n=100) + pb.generate("waiting_line/shuffle", n=100)
+    predictions = tmp_path / "predictions.jsonl"
+    predictions.write_text("\n".join(json.dumps({"id": row["id"], "prediction": row["answer"] if i % 2 else "?"})
+                                     for i, row in enumerate(rows)))
+    verdicts = tmp_path / "verdicts.jsonl"
+    capsys.readouterr()
+    assert main(["score", str(folder), "--predictions", str(predictions), "--out", str(verdicts)]) == 0
+    out = capsys.readouterr().out
+    assert "waiting_line/copy\t0.5000\t(100 rows)" in out and "waiting_line/shuffle\t0.5000" in out
+    lines = [json.loads(line) for line in verdicts.read_text().splitlines()]
+    assert len(lines) == 200 and {line["correct"] for line in lines} == {True, False}
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["generate", "nope/task", "--out", "x.jsonl"], "unknown task"),
+    (["generate", "waiting_line/copy", "--out", "x.txt"], ".jsonl or .parquet"),
+    (["generate", "waiting_line/copy", "--out", "x.jsonl", "--param", "length=[9,2]"], "length"),
+    (["generate", "waiting_line/copy", "--out", "x.jsonl", "--param", "oops"], "KEY=VALUE"),
+    (["validate", "no-such-folder"], "not a ParallelBench build"),
+    (["score", "no-such-folder", "--predictions", "p.jsonl"], "predictions file not found"),
+])
+def test_bad_input_is_one_clear_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_score_rejects_malformed_predictions(tmp_path, capsys):
+    folder = pb.build(tmp_path / "parallelbench", tasks=["waiting_line/copy"])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1}\n')
+    assert main(["score", str(folder), "--predictions", str(bad)]) == 2
+    assert "bad.jsonl:1" in capsys.readouterr().err
