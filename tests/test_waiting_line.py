@@ -141,7 +141,7 @@ def test_shuffle_rejects_input_dropped_and_repeated_names():
         unchanged = pb.score(row, json.dumps(people))
         assert not unchanged.correct and unchanged.reason == "identical to the input"
         dropped = pb.score(row, json.dumps(people[1:][::-1]))
-        assert not dropped.correct and dropped.reason.startswith("entry missing")
+        assert not dropped.correct and dropped.reason.startswith("name missing")
         repeated = pb.score(row, json.dumps([people[1], people[1], *people[2:], people[0]][: len(people)]))
         assert not repeated.correct
 

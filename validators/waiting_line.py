@@ -38,18 +38,21 @@ def _canonical_items(reference: dict[str, Any], items: list[Any], strict: bool) 
     return [known.get(normalize_item(item), item) for item in items], ""
 
 
-def _multiset_problem(expected: list[str], got: list[str]) -> str:
+_UNITS = {"names": "name", "letters": "letter", "words": "word"}
+
+
+def _multiset_problem(expected: list[str], got: list[str], unit: str) -> str:
     """Describe how `got` differs from `expected` as a multiset (missing, unexpected or repeated entries)."""
     have, want = Counter(got), Counter(expected)
     for entry in got:
         if entry not in want:
-            return f"unexpected entry: {entry}"
+            return f"unexpected {unit}: {entry}"
     for entry in got:
         if have[entry] > want[entry]:
-            return f"entry repeated: {entry}"
+            return f"{unit} repeated: {entry}"
     for entry in expected:
         if have[entry] < want[entry]:
-            return f"entry missing: {entry}"
+            return f"{unit} missing: {entry}"
     return ""
 
 
@@ -85,11 +88,12 @@ def expected_list(reference: dict[str, Any]) -> list[str] | None:
 def _check_items(reference: dict[str, Any], got: list[str]) -> str:
     """Return "" when `got` answers the row, else the reason it does not."""
     items, operation, item = reference["input"], reference["operation"], reference.get("item")
+    unit = _UNITS[reference["vocabulary"]]
     expected = expected_list(reference)
     if expected is not None:
         if got == expected:
             return ""
-        problem = _multiset_problem(expected, got)
+        problem = _multiset_problem(expected, got, unit)
         if problem:
             return problem
         if operation == "sort":
@@ -99,19 +103,19 @@ def _check_items(reference: dict[str, Any], got: list[str]) -> str:
     if operation == "shuffle":
         if got == items:
             return "identical to the input"
-        return "" if sorted(got) == sorted(items) else _multiset_problem(items, got)
+        return "" if sorted(got) == sorted(items) else _multiset_problem(items, got, unit)
     if operation == "insert_random":
         if item not in got:
-            return f"entry missing: {item}"
+            return f"{unit} missing: {item}"
         rest = list(got)
         rest.remove(item)
-        return "" if rest == items else _multiset_problem(items, rest) or _order_problem(items, rest)
+        return "" if rest == items else _multiset_problem(items, rest, unit) or _order_problem(items, rest)
     if operation == "remove_random":
         if len(got) != n - 1:
-            return _multiset_problem(items, got) or f"expected {n - 1} entries, got {len(got)}"
+            return _multiset_problem(items, got, unit) or f"expected {n - 1} entries, got {len(got)}"
         if any(got == items[:i] + items[i + 1 :] for i in range(n)):
             return ""
-        return _multiset_problem(items, got) or "other entries out of order"
+        return _multiset_problem(items, got, unit) or "other entries out of order"
     # replace_random: exactly one position changed, and it now holds the new item
     if len(got) != n:
         return f"expected {n} entries, got {len(got)}"
@@ -119,8 +123,8 @@ def _check_items(reference: dict[str, Any], got: list[str]) -> str:
     if len(changed) == 1 and got[changed[0]] == item:
         return ""
     if item not in got:
-        return f"entry missing: {item}"
-    return _multiset_problem(items + [item], got) or "more than one entry changed or moved"
+        return f"{unit} missing: {item}"
+    return _multiset_problem(items + [item], got, unit) or "more than one entry changed or moved"
 
 
 def check(reference: dict[str, Any], prediction: str, strict: bool = False) -> Score:
