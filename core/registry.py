@@ -19,6 +19,7 @@ from .schema import Score
 #: One line per task family: the generator module whose ``TASKS`` declares the family's tasks.
 FAMILY_MODULES: tuple[str, ...] = (
     "parallelbench.generators.waiting_line",
+    "parallelbench.generators.words_to_sentence",
 )
 
 

@@ -1,0 +1,231 @@
+"""Word-constraint sentences: write one coherent sentence that uses every given word.
+
+The words come from an authored lexicon of everyday scenes (generators/data/words_to_sentence_lexicon.json: each
+scene has a domain, nouns, verbs and adjectives, each word with its Zipf frequency from `wordfreq`, stored by
+scripts/lexicon_zipf.py so that generation needs no wordfreq). The tier sets how hard the words are to combine:
+
+- easy: common words (Zipf >= 4.5) from one scene, at least one of them a verb;
+- medium: mid-frequency words (3.8 <= Zipf < 4.5) from two scenes of different domains, split as evenly as possible;
+- hard: rarer words (2.5 <= Zipf < 3.8), each from a scene of a different domain (unrelated scenes).
+
+Every row carries a gold sentence from `gold_sentence`: a fixed frame that is grammatical by construction and uses
+each word in its base form; the core checks it with the validator (grammar included) at generation.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
+from typing import Any
+
+from .. import rng as rnd
+from ..registry import Instance, TaskSpec
+from ..validators import words_to_sentence as validator
+
+TIERS: tuple[str, ...] = ("easy", "medium", "hard")
+#: Tier -> the inclusive-exclusive Zipf range of its words.
+ZIPF_BANDS: dict[str, tuple[float, float]] = {"easy": (4.5, 99.0), "medium": (3.8, 4.5), "hard": (2.5, 3.8)}
+MAX_WORDS = 7
+LEXICON_FILE = "words_to_sentence_lexicon.json"
+_POS_OF_PART = {"nouns": "noun", "verbs": "verb", "adjectives": "adjective"}
+_SUBJECTS = ("We", "They", "My friends", "Our neighbors", "The visitors")
+
+
+@dataclass(frozen=True)
+class Word:
+    """One lexicon entry: the word, its part of speech, its scene and domain, and its Zipf frequency."""
+
+    word: str
+    pos: str
+    scene: str
+    domain: str
+    zipf: float
+
+
+@dataclass(frozen=True)
+class WordsToSentenceConfig:
+    """Parameters of one words-to-sentence task.
+
+    Attributes:
+        tier: ``easy``, ``medium`` or ``hard`` (see the module docstring).
+        n_words: How many required words (1 to 7).
+        n_shots: How many one-shot example turns (each with other words and a gold sentence) come first.
+    """
+
+    tier: str
+    n_words: int = 4
+    n_shots: int = 0
+
+    def __post_init__(self) -> None:
+        if self.tier not in TIERS:
+            raise ValueError(f"tier must be one of {', '.join(TIERS)}; got {self.tier!r}")
+        if not isinstance(self.n_words, int) or isinstance(self.n_words, bool) or not 1 <= self.n_words <= MAX_WORDS:
+            raise ValueError(f"n_words must be an int from 1 to {MAX_WORDS}; got {self.n_words!r}")
+        if not isinstance(self.n_shots, int) or isinstance(self.n_shots, bool) or not 0 <= self.n_shots <= 4:
+            raise ValueError(f"n_shots must be an int from 0 to 4; got {self.n_shots!r}")
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> dict[str, tuple[Word, ...]]:
+    """Return the lexicon as scene name -> its words (each word once per scene, first part of speech wins)."""
+    data = json.loads(files("parallelbench.generators").joinpath("data", LEXICON_FILE).read_text(encoding="utf-8"))
+    scenes = {}
+    for scene in data["scenes"]:
+        words: dict[str, Word] = {}
+        for part, pos in _POS_OF_PART.items():
+            for word, zipf in scene[part].items():
+                words.setdefault(word, Word(word, pos, scene["name"], scene["domain"], zipf))
+        scenes[scene["name"]] = tuple(words.values())
+    return scenes
+
+
+def _in_band(words: tuple[Word, ...], tier: str, taken: set[str] = frozenset()) -> list[Word]:
+    low, high = ZIPF_BANDS[tier]
+    return [w for w in words if low <= w.zipf < high and w.word not in taken]
+
+
+def _draw_easy(rng: random.Random, n: int) -> list[Word]:
+    scenes = [name for name, words in lexicon().items()
+              if len(_in_band(words, "easy")) >= n and any(w.pos == "verb" for w in _in_band(words, "easy"))]
+    pool = _in_band(lexicon()[rnd.choice(rng, scenes)], "easy")
+    verb = rnd.choice(rng, [w for w in pool if w.pos == "verb"])
+    others = rnd.sample(rng, [w for w in pool if w is not verb], n - 1)
+    return rnd.shuffled(rng, [verb, *others])
+
+
+def _draw_medium(rng: random.Random, n: int) -> list[Word]:
+    first_count = (n + 1) // 2
+    scenes = lexicon()
+    firsts = [name for name, words in scenes.items() if len(_in_band(words, "medium")) >= first_count]
+    first = rnd.choice(rng, firsts)
+    chosen = rnd.sample(rng, _in_band(scenes[first], "medium"), first_count)
+    taken = {w.word for w in chosen}
+    domain = scenes[first][0].domain
+    seconds = [name for name, words in scenes.items()
+               if words[0].domain != domain and len(_in_band(words, "medium", taken)) >= n - first_count]
+    second = rnd.choice(rng, seconds)
+    chosen += rnd.sample(rng, _in_band(scenes[second], "medium", taken), n - first_count)
+    return rnd.shuffled(rng, chosen)
+
+
+def _draw_hard(rng: random.Random, n: int) -> list[Word]:
+    scenes = lexicon()
+    domains = sorted({words[0].domain for words in scenes.values()})
+    chosen: list[Word] = []
+    for domain in rnd.sample(rng, domains, n):
+        taken = {w.word for w in chosen}
+        candidates = [name for name, words in scenes.items()
+                      if words[0].domain == domain and _in_band(words, "hard", taken)]
+        chosen.append(rnd.choice(rng, _in_band(scenes[rnd.choice(rng, candidates)], "hard", taken)))
+    return chosen
+
+
+def draw_words(rng: random.Random, tier: str, n: int) -> list[Word]:
+    """Draw `n` distinct required words for `tier`, in prompt order.
+
+    Args:
+        rng: The row's RNG.
+        tier: ``easy``, ``medium`` or ``hard``.
+        n: How many words.
+
+    Returns:
+        The words with their part of speech, scene, domain and Zipf frequency.
+    """
+    return {"easy": _draw_easy, "medium": _draw_medium, "hard": _draw_hard}[tier](rng, n)
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 2:
+        return " and ".join(items)
+    return ", ".join(items[:-1]) + ", and " + items[-1]
+
+
+def gold_sentence(words: list[Word], subject: str = "We") -> str:
+    """Return a sentence that uses every word in its base form and is grammatical by construction.
+
+    Nouns become objects ("talked about the green ball and the bench"), each taking one adjective while they last;
+    verbs follow "learned how to"; adjectives left over describe "everything".
+
+    Args:
+        words: The required words with their parts of speech.
+        subject: The sentence's subject (a plural pronoun or noun phrase).
+
+    Returns:
+        One sentence ending with a full stop.
+    """
+    nouns = [w.word for w in words if w.pos == "noun"]
+    verbs = [w.word for w in words if w.pos == "verb"]
+    adjectives = [w.word for w in words if w.pos == "adjective"]
+    objects = [f"the {adjectives[i]} {noun}" if i < len(adjectives) else f"the {noun}" for i, noun in enumerate(nouns)]
+    predicates = []
+    if objects:
+        predicates.append(f"talked about {_join(objects)}")
+    if verbs:
+        predicates.append(f"learned how to {_join(verbs)}")
+    if adjectives[len(nouns):]:
+        predicates.append(f"found everything {_join(adjectives[len(nouns):])}")
+    if len(predicates) == 3:
+        return f"{subject} {predicates[0]}, {predicates[1]}, and {predicates[2]}."
+    return f"{subject} {' and '.join(predicates)}."
+
+
+def render_prompt(reference: dict[str, Any]) -> str:
+    """Render the user message of a row from its stored reference (the required words)."""
+    listed = ", ".join(f'"{word}"' for word in reference["words"])
+    noun = "word" if len(reference["words"]) == 1 else "words"
+    return (
+        f"Write one coherent sentence that uses the following {noun}: {listed}.\n"
+        "You may change the form of a word (\"throw\" -> \"threw\", \"dog\" -> \"dogs\"), but use the word itself, "
+        "not a longer word that contains it. The sentence must be grammatical. Answer with the sentence only."
+    )
+
+
+def _make_case(config: WordsToSentenceConfig, rng: random.Random) -> tuple[dict[str, Any], str, list[Word]]:
+    words = draw_words(rng, config.tier, config.n_words)
+    reference = {
+        "words": [w.word for w in words],
+        "forms": {w.word: validator.inflections(w.word, w.pos) for w in words},
+    }
+    return reference, gold_sentence(words, rnd.choice(rng, _SUBJECTS)), words
+
+
+def generate(config: WordsToSentenceConfig, rng: random.Random, index: int) -> Instance:
+    """Generate row `index` of a words-to-sentence task (see `parallelbench.registry.Generator`)."""
+    reference, gold, words = _make_case(config, rng)
+    examples = []
+    for _ in range(config.n_shots):
+        example_reference, example_gold, _ = _make_case(config, rng)
+        examples.append((render_prompt(example_reference), example_gold))
+    return Instance(
+        prompt=render_prompt(reference),
+        answer=gold,
+        reference=reference,
+        output_format="[MASK]",
+        n_answers=None,
+        examples=tuple(examples),
+        metadata={
+            "tier": config.tier,
+            "n_words": config.n_words,
+            "words": [{"word": w.word, "pos": w.pos, "scene": w.scene, "domain": w.domain, "zipf": w.zipf}
+                      for w in words],
+        },
+    )
+
+
+def _spec(tier: str, n_words: int, name: str) -> TaskSpec:
+    return TaskSpec(
+        name=f"words_to_sentence/{name}",
+        config_class=WordsToSentenceConfig,
+        defaults={"tier": tier, "n_words": n_words},
+        generate=generate,
+        check=validator.check,
+    )
+
+
+TASKS: tuple[TaskSpec, ...] = (
+    *(_spec(tier, 4, tier) for tier in TIERS),
+    *(_spec(tier, n, f"{tier}_n{n}") for tier in TIERS for n in (1, 3, 4, 5, 6, 7)),
+)

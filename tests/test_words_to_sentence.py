@@ -1,0 +1,188 @@
+"""words_to_sentence: word choice by tier, the gold sentences, and the three-part validator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import parallelbench as pb
+from parallelbench.generators import words_to_sentence as gen
+from parallelbench.validators import words_to_sentence as val
+
+TASK = "words_to_sentence/easy"
+
+
+def _row(words, forms=None, task=TASK):
+    reference = {"words": words} if forms is None else {"words": words, "forms": forms}
+    return {"task": task, "reference": json.dumps(reference)}
+
+
+BALL_ROW = _row(["ball", "throw", "park", "dog"])
+
+
+def test_every_tier_and_word_count_is_registered():
+    names = set(pb.tasks())
+    for tier in gen.TIERS:
+        assert f"words_to_sentence/{tier}" in names
+        for n in (1, 3, 4, 5, 6, 7):
+            assert f"words_to_sentence/{tier}_n{n}" in names
+    assert pb.generate("words_to_sentence/hard", n=1)[0]["metadata"].count('"word"') == 4
+
+
+# --- the held-out vectors of the issue -------------------------------------------------------------------------
+
+def test_clean_sentence_with_every_word_passes():
+    verdict = pb.score(BALL_ROW, "The boy threw a ball to his dog in the park.")
+    assert verdict.correct and verdict.value == 1.0, verdict.reason
+
+
+def test_inflected_forms_count():
+    assert pb.score(_row(["throw"]), "She threw the stick.").correct
+    assert pb.score(_row(["dog"]), "Two dogs slept.").correct
+    assert pb.score(_row(["child"]), "The children laughed.").correct
+
+
+def test_missing_one_word_fails():
+    verdict = pb.score(BALL_ROW, "The boy threw a ball to his dog.")
+    assert not verdict.correct and verdict.details["missing_words"] == ["park"]
+
+
+def test_balloon_is_not_ball():
+    verdict = pb.score(BALL_ROW, "The boy threw a balloon to his dog in the park.")
+    assert not verdict.correct and verdict.details["missing_words"] == ["ball"]
+
+
+def test_two_sentences_fail():
+    verdict = pb.score(BALL_ROW, "The boy threw a ball. His dog ran across the park.")
+    assert not verdict.correct and verdict.details["sentences"] == 2 and verdict.details["all_words_used"]
+
+
+def test_repeated_word_fails_on_grammar():
+    verdict = pb.score(BALL_ROW, "The the boy threw a ball to his dog in the park.")
+    assert not verdict.correct and not verdict.details["grammatical"] and verdict.details["one_sentence"]
+
+
+def test_agreement_error_fails():
+    verdict = pb.score(_row(["dog"]), "He have a dog.")
+    assert not verdict.correct and not verdict.details["grammatical"]
+
+
+def test_details_report_each_part_and_the_backend():
+    details = pb.score(BALL_ROW, "The boy threw a ball to his dog in the park.").details
+    assert details["words_used"] == {"ball": True, "throw": True, "park": True, "dog": True}
+    assert details["one_sentence"] and details["grammatical"]
+    assert details["grammar_backend"] == "harper" and details["grammar_version"]
+
+
+# --- word matching and sentence counting ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("word, pos, form", [
+    ("throw", "verb", "threw"), ("throw", "verb", "thrown"), ("bake", "verb", "baking"), ("stop", "verb", "stopped"),
+    ("cry", "verb", "cried"), ("knife", "noun", "knives"), ("box", "noun", "boxes"), ("happy", "adjective", "happier"),
+    ("big", "adjective", "biggest"), ("dream", "verb", "dreamt"), ("dream", "verb", "dreamed"),
+])
+def test_inflections_include(word, pos, form):
+    assert form in val.inflections(word, pos)
+
+
+@pytest.mark.parametrize("word, pos, form", [
+    ("see", "verb", "seed"), ("bank", "noun", "banker"), ("farm", None, "farmer"), ("ball", None, "balloon"),
+])
+def test_inflections_exclude_other_words(word, pos, form):
+    assert form not in val.inflections(word, pos)
+
+
+def test_multi_word_requirement_inflects_its_last_word():
+    row = _row(["parking lot"])
+    assert pb.score(row, "We left the car in one of the parking lots.").correct
+    assert not pb.score(row, "We parked the car near the lot.").correct
+
+
+@pytest.mark.parametrize("text, count", [
+    ("The boy threw a ball.", 1), ("Mr. Smith left at 5 p.m. on Monday.", 1), ("It costs 3.5 dollars.", 1),
+    ("He waited... then left.", 1), ("Wow! Great.", 2), ("One line\nanother line", 2), ("", 0), ("...", 0),
+])
+def test_count_sentences(text, count):
+    assert val.count_sentences(text) == count
+
+
+def test_strict_mode_wants_final_punctuation_and_no_wrapping():
+    assert pb.score(BALL_ROW, "The boy threw a ball to his dog in the park").correct
+    assert not pb.score(BALL_ROW, "The boy threw a ball to his dog in the park", strict=True).correct
+    assert pb.score(BALL_ROW, 'Answer: "The boy threw a ball to his dog in the park."').correct
+    assert not pb.score(BALL_ROW, 'Answer: "The boy threw a ball to his dog in the park."', strict=True).correct
+
+
+# --- generation -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("task", ["words_to_sentence/easy_n7", "words_to_sentence/medium_n7", "words_to_sentence/hard_n7",
+                                  "words_to_sentence/easy_n1", "words_to_sentence/medium", "words_to_sentence/hard"])
+def test_words_follow_the_tier_rules(task):
+    for row in pb.generate(task, n=15, seed=3):
+        meta = json.loads(row["metadata"])
+        words = meta["words"]
+        low, high = gen.ZIPF_BANDS[meta["tier"]]
+        assert all(low <= w["zipf"] < high for w in words)
+        assert len({w["word"] for w in words}) == len(words) == meta["n_words"]
+        assert json.loads(row["reference"])["words"] == [w["word"] for w in words]
+        if meta["tier"] == "easy":
+            assert len({w["scene"] for w in words}) == 1 and any(w["pos"] == "verb" for w in words)
+        elif meta["tier"] == "medium":
+            assert len({w["scene"] for w in words}) == min(2, len(words))
+            assert len({w["domain"] for w in words}) == min(2, len(words))
+        else:
+            assert len({w["domain"] for w in words}) == len(words)
+
+
+def test_gold_passes_and_other_rows_gold_fails():
+    rows = pb.generate("words_to_sentence/medium", n=12, seed=5)
+    for row in rows:
+        assert pb.score(row, row["answer"], strict=True).correct
+        assert all(f'"{word}"' in row["prompt"] for word in json.loads(row["reference"])["words"])
+    assert sum(pb.score(rows[i], rows[i - 1]["answer"]).correct for i in range(len(rows))) == 0
+
+
+def test_generation_is_deterministic():
+    assert pb.generate("words_to_sentence/hard_n5", n=5, seed=11) == pb.generate("words_to_sentence/hard_n5", n=5, seed=11)
+    assert pb.generate("words_to_sentence/hard_n5", n=5, seed=11) != pb.generate("words_to_sentence/hard_n5", n=5, seed=12)
+
+
+def test_lexicon_has_forty_scenes_with_every_part_of_speech():
+    scenes = gen.lexicon()
+    assert len(scenes) >= 40
+    for words in scenes.values():
+        assert {w.pos for w in words} == {"noun", "verb", "adjective"}
+
+
+def test_gold_sentence_uses_each_word_once_in_base_form():
+    words = [gen.Word("ball", "noun", "park", "outdoors", 5.0), gen.Word("throw", "verb", "park", "outdoors", 5.0),
+             gen.Word("green", "adjective", "park", "outdoors", 5.0), gen.Word("quiet", "adjective", "park", "outdoors", 5.0)]
+    assert gen.gold_sentence(words) == "We talked about the green ball, learned how to throw, and found everything quiet."
+
+
+@pytest.mark.parametrize("field, value", [("tier", "expert"), ("n_words", 0), ("n_words", 8), ("n_shots", -1)])
+def test_bad_config_names_the_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        gen.WordsToSentenceConfig(**{"tier": "easy", field: value})
+
+
+# --- robustness -------------------------------------------------------------------------------------------------
+
+def test_scores_are_reproducible():
+    prediction = "The boy threw a balloon to his dog in the park."
+    assert pb.score(BALL_ROW, prediction) == pb.score(BALL_ROW, prediction)
+
+
+@pytest.mark.parametrize("prediction", ["", " ", "\ud800", "[" * 20_000, "x" * 1_000_000, "12345", None, b"\xff\xfe"])
+def test_garbage_scores_zero(prediction):
+    verdict = pb.score(BALL_ROW, prediction)
+    assert verdict.value == 0.0 and not verdict.correct
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_gets_a_verdict(text):
+    verdict = pb.score(BALL_ROW, text)
+    assert verdict.value in (0.0, 1.0) and isinstance(verdict.reason, str)
