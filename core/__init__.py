@@ -8,6 +8,7 @@ Public API (stable; external eval code depends on it)::
     pb.score(rows[0], '["Ann Lee", "Bo Chen"]')           # Score(value, correct, reason, details)
     pb.score_many(rows, predictions)
     pb.build("parallelbench", version="1.0.0")
+    pb.push("parallelbench", repo_id="org/parallelbench", version="1.0.0", dry_run=True)
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from .answers import enumerate_answers
 from .api import GenerationError, generate, score, score_many, scorer, tasks
 from .build import build
+from .hub import push
 from .registry import TaskSpec, get_task
 from .schema import CANARY, COLUMNS, Score
 
@@ -27,5 +29,5 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 __all__ = [
     "CANARY", "COLUMNS", "GenerationError", "Score", "TaskSpec", "__version__", "build", "enumerate_answers",
-    "generate", "get_task", "score", "score_many", "scorer", "tasks",
+    "generate", "get_task", "push", "score", "score_many", "scorer", "tasks",
 ]

@@ -16,7 +16,9 @@ from tqdm.auto import tqdm
 
 from .api import score_many
 from .build import build, write_parquet
+from .cards import render_card
 from .folder import checksum_problems, gold_problems, read_manifest, read_rows
+from .hub import push
 from .parallel import generate_tasks
 from .registry import get_task, task_names
 
@@ -131,6 +133,24 @@ def cmd_validate(args: argparse.Namespace) -> None:
     print(f"{args.folder}: checksums match, every gold answer passes")
 
 
+def cmd_card(args: argparse.Namespace) -> None:
+    card = render_card(read_manifest(args.folder))
+    if args.out:
+        Path(args.out).write_text(card, encoding="utf-8")
+        print(f"card -> {args.out}")
+    else:
+        print(card, end="")
+
+
+def cmd_push(args: argparse.Namespace) -> None:
+    plan = push(args.folder, args.repo_id, args.version, dry_run=args.dry_run, private=args.private or None)
+    size = f"{len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB"
+    if args.dry_run:
+        print(f"dry run: would push {args.folder} ({size}) to {plan.repo_id} as one commit tagged {plan.tag}")
+    else:
+        print(f"pushed {args.folder} ({size}) to {plan.repo_id} at {plan.commit}, tagged {plan.tag}")
+
+
 def make_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the `parallelbench` command."""
     parser = argparse.ArgumentParser(prog="parallelbench", description="Generate, score and build ParallelBench.")
@@ -169,6 +189,19 @@ def make_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a built folder: checksums and gold answers")
     validate.add_argument("folder")
     validate.set_defaults(run=cmd_validate)
+
+    card = commands.add_parser("card", help="render the dataset card of a built folder")
+    card.add_argument("folder")
+    card.add_argument("--out", help="write the card here instead of printing it")
+    card.set_defaults(run=cmd_card)
+
+    push_cmd = commands.add_parser("push", help="publish a built folder to the Hugging Face Hub, tagged v<version>")
+    push_cmd.add_argument("folder")
+    push_cmd.add_argument("--repo-id", required=True, help="the dataset repository, org/name")
+    push_cmd.add_argument("--version", help="must equal the folder's built version (default: that version)")
+    push_cmd.add_argument("--dry-run", action="store_true", help="check and show the plan; no network")
+    push_cmd.add_argument("--private", action="store_true", help="create the repository as private")
+    push_cmd.set_defaults(run=cmd_push)
     return parser
 
 

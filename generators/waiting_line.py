@@ -14,6 +14,7 @@ import json
 import math
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from .. import rng as rnd
@@ -181,6 +182,11 @@ def _make_case(config: ListTaskConfig, rng: random.Random, length: int) -> tuple
     return reference, _gold(rng, operation, items, position, item, vocabulary)
 
 
+@lru_cache(maxsize=None)
+def _output_format(length: int) -> str:
+    return json.dumps(["[MASK]"] * length)
+
+
 def generate(config: ListTaskConfig, rng: random.Random, index: int) -> Instance:
     """Generate row `index` of a list-operation task (see `parallelbench.registry.Generator`)."""
     length = config.length_of_row(index)
@@ -195,7 +201,7 @@ def generate(config: ListTaskConfig, rng: random.Random, index: int) -> Instance
         prompt=render_prompt(reference),
         answer=json.dumps(gold),
         reference=reference,
-        output_format=json.dumps(["[MASK]"] * len(gold)),
+        output_format=_output_format(len(gold)),
         n_answers=count_answers(config.operation, length),
         examples=tuple(examples),
         metadata={"length": length, "operation": config.operation, "unit": unit_of(config.vocabulary)},
