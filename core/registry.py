@@ -20,6 +20,7 @@ from .schema import Score
 FAMILY_MODULES: tuple[str, ...] = (
     "parallelbench.generators.waiting_line",
     "parallelbench.generators.words_to_sentence",
+    "parallelbench.generators.paraphrase_summarize",
 )
 
 

@@ -147,8 +147,16 @@ def inflections(word: str, pos: str | None = None) -> list[str]:
     return [base] + sorted(prefix + form for form in forms - {last})
 
 
-def _uses(words: list[str], forms: list[str]) -> bool:
-    """Whether the token list `words` contains one of `forms` (each a space-separated word sequence)."""
+def uses(words: list[str], forms: list[str]) -> bool:
+    """Return whether a token list contains one of several word sequences, as consecutive whole tokens.
+
+    Args:
+        words: The tokens of a text (see `tokens`).
+        forms: The accepted sequences, each a space-separated string of tokens.
+
+    Returns:
+        True when some form occurs in `words`.
+    """
     for form in forms:
         wanted = form.split(" ")
         size = len(wanted)
@@ -201,7 +209,7 @@ def check(reference: dict[str, Any], prediction: str, strict: bool = False) -> S
     words = list(reference["words"])
     forms = reference.get("forms") or {}
     found = tokens(sentence)
-    used = {word: _uses(found, forms.get(word) or inflections(word)) for word in words}
+    used = {word: uses(found, forms.get(word) or inflections(word)) for word in words}
     missing = [word for word in words if not used[word]]
     sentences = count_sentences(sentence)
     formatted = not strict or (bare and sentence.rstrip(_WRAPPING_QUOTES + ")").endswith((".", "!", "?")))

@@ -1,0 +1,211 @@
+"""Paraphrase and summarization, with offline, seeded sources (the paper's chatgpt-paraphrases and SAMSum tasks).
+
+`paraphrase_summarize/paraphrase`: a source sentence made from one of several fact frames (a purchase, an office
+opening, a delay, ...) filled with people (Faker's en_US name tables through `people.py`), cities, companies (a last
+name and one of Faker's en_US company suffixes), days, months and quantities. Each frame has two hand-written
+renderings with different structure: one is the source, the other the gold paraphrase. Both are grammatical by
+construction, and the core checks the gold against the validator at generation.
+
+`paraphrase_summarize/summarize`: a short dialogue between 2-4 people (first names) about a concrete plan (meet,
+lend, buy a gift, reschedule), with a reference summary built from the same facts.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from dataclasses import dataclass
+from typing import Any
+
+from faker.providers.company.en_US import Provider as _EnUsCompanies
+
+from .. import rng as rnd
+from ..registry import Instance, TaskSpec
+from ..validators import paraphrase_summarize as validator
+from .people import draw_distinct_names
+
+KINDS: tuple[str, ...] = ("paraphrase", "summarize")
+CITIES: tuple[str, ...] = (
+    "Denver", "Boston", "Seattle", "Chicago", "Austin", "Portland", "Atlanta", "Phoenix", "Dallas", "Miami",
+    "Detroit", "Nashville", "Baltimore", "Sacramento", "Pittsburgh", "Cleveland", "Tucson", "Omaha", "Raleigh", "Tampa",
+)
+DAYS: tuple[str, ...] = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS: tuple[str, ...] = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                           "October", "November", "December")
+ITEMS: tuple[str, ...] = ("laptops", "chairs", "bicycles", "printers", "tablets", "desks", "lamps", "monitors")
+PLACES: tuple[str, ...] = ("cinema", "library", "cafe", "park", "gym", "museum", "station", "bakery", "beach", "mall")
+LENT_ITEMS: tuple[str, ...] = ("camera", "tent", "drill", "projector", "bike", "ladder", "guitar", "suitcase")
+GIFTS: tuple[str, ...] = ("cookbook", "scarf", "watch", "plant", "board game", "backpack", "lamp", "puzzle")
+EVENTS: tuple[str, ...] = ("dinner", "meeting", "rehearsal", "game night", "interview", "lesson")
+_ENTITY_SLOTS = frozenset({"p1", "p2", "company", "city", "day", "month", "n"})
+TIMES: tuple[str, ...] = ("10 am", "noon", "3 pm", "5 pm", "6 pm", "7 pm", "8 pm")
+
+#: Fact frames: (source template, gold paraphrase template). Slots: {p1} {p2} people, {company}, {city}, {day},
+#: {month}, {n} a quantity, {item} a plural noun. The names, places, days and numbers a source holds are the row's
+#: ``entities``: a paraphrase must keep every one of them.
+FRAMES: tuple[tuple[str, str], ...] = (
+    ("{p1} bought {n} {item} from {company} in {city} on {day}.",
+     "On {day}, {company} sold {n} {item} to {p1} in {city}."),
+    ("{company} will open a new office in {city} next {month}, and it plans to hire {n} people.",
+     "Next {month}, {company} is going to open another office in {city} and intends to employ {n} workers."),
+    ("Because the train from {city} was delayed, {p1} arrived at the meeting {n} minutes late.",
+     "{p1} got to the meeting {n} minutes behind schedule since the train from {city} ran late."),
+    ("{p1} and {p2} spent {n} days hiking near {city} last {month}.",
+     "Last {month}, {p2} and {p1} went hiking around {city} for {n} days."),
+    ("The report that {p1} wrote for {company} was praised by the board on {day}.",
+     "On {day}, the board of {company} praised the report written by {p1}."),
+    ("{p1} has worked at {company} for {n} years and now leads a team in {city}.",
+     "For {n} years, {p1} has been employed by {company}, where they now head a team based in {city}."),
+    ("If the weather is good on {day}, {p1} will drive {p2} to the airport in {city}.",
+     "{p1} plans to take {p2} to the {city} airport by car on {day}, as long as the weather stays nice."),
+    ("{company} raised the price of its {item} by {n} percent in {month}.",
+     "In {month}, {company} made its {item} {n} percent more expensive."),
+    ("After a long discussion on {day}, {p1} agreed to sell {n} {item} to {company}.",
+     "{p1} accepted an offer from {company} for {n} {item} on {day}, after talking it over for a long time."),
+    ("Every {day}, {p1} teaches a cooking class for {n} students at a community center in {city}.",
+     "At a community center in {city}, {p1} gives a cooking lesson to {n} students each {day}."),
+)
+
+
+@dataclass(frozen=True)
+class TextTaskConfig:
+    """Parameters of one paraphrase or summarization task.
+
+    Attributes:
+        kind: ``paraphrase`` or ``summarize``.
+        n_people: For ``summarize``: the number of people in a dialogue, one count or an inclusive (min, max) range
+            within 2-4.
+    """
+
+    kind: str
+    n_people: tuple[int, int] | int = (2, 4)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {self.kind!r}")
+        people = self.n_people
+        if isinstance(people, int) and not isinstance(people, bool):
+            people = (people, people)
+        if not (isinstance(people, (tuple, list)) and len(people) == 2 and all(isinstance(v, int) for v in people)
+                and 2 <= people[0] <= people[1] <= 4):
+            raise ValueError(f"n_people must be an int or a (min, max) pair within 2-4; got {self.n_people!r}")
+        object.__setattr__(self, "n_people", tuple(people))
+
+
+def _company(rng: random.Random) -> str:
+    last = draw_distinct_names(rng, 1)[0].rsplit(" ", 1)[1]
+    return f"{last} {rnd.choice(rng, _EnUsCompanies.company_suffixes)}"
+
+
+def _paraphrase_case(rng: random.Random) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    frame = rnd.randbelow(rng, len(FRAMES))
+    p1, p2 = draw_distinct_names(rng, 2)
+    slots = {
+        "p1": p1, "p2": p2, "company": _company(rng), "city": rnd.choice(rng, CITIES),
+        "day": rnd.choice(rng, DAYS), "month": rnd.choice(rng, MONTHS), "n": 2 + rnd.randbelow(rng, 59),
+        "item": rnd.choice(rng, ITEMS),
+    }
+    source_template, gold_template = FRAMES[frame]
+    source, gold = source_template.format(**slots), gold_template.format(**slots)
+    used = [field for _, field, _, _ in string.Formatter().parse(source_template) if field]
+    entities = [str(slots[field]) for field in dict.fromkeys(used) if field in _ENTITY_SLOTS]
+    return {"source": source, "entities": entities}, gold, {"frame": frame}
+
+
+def _with_and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _chime_in(rng: random.Random, speakers: list[str], lines: list[str]) -> list[tuple[str, str]]:
+    """Give each extra speaker a different one of `lines` (at most as many speakers as lines)."""
+    return list(zip(speakers, rnd.sample(rng, lines, len(speakers))))
+
+
+def _dialogue_case(rng: random.Random, n_people: int) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """Draw a plan and write the dialogue about it and its reference summary."""
+    names: list[str] = []
+    while len(names) < n_people:  # distinct first names, so the dialogue is unambiguous
+        first = draw_distinct_names(rng, 1)[0].split(" ")[0]
+        if first not in names:
+            names.append(first)
+    a, b, *others = names
+    plan = rnd.choice(rng, ("meet", "lend", "buy", "reschedule"))
+    day, day2 = rnd.sample(rng, DAYS, 2)
+    time = rnd.choice(rng, TIMES)
+    if plan == "meet":
+        place = rnd.choice(rng, PLACES)
+        lines = [(a, f"Are you free on {day}? We could meet at the {place}."), (b, f"Sounds good. How about {time}?")]
+        lines += _chime_in(rng, others, [f"Count me in, {time} at the {place} works for me.", "I will be there too!",
+                                         f"Perfect, I love the {place}."])
+        lines.append((a, f"Great, see you all at the {place} on {day} at {time}!"))
+        summary = f"{_with_and(names)} will meet at the {place} on {day} at {time}."
+        facts = [place, day]
+    elif plan == "lend":
+        item = rnd.choice(rng, LENT_ITEMS)
+        lines = [(a, f"Hi {b}, could I borrow your {item} until {day}?"), (b, f"Sure, you can have the {item} until {day}.")]
+        lines += _chime_in(rng, others, [f"I can bring the {item} over to {a} tonight.",
+                                         f"Me too, I will help carry the {item} tonight.", "Happy to help with that tonight."])
+        lines.append((a, "Thank you so much!"))
+        summary = f"{b} will lend {a} the {item} until {day}."
+        if others:
+            summary += f" {_with_and(others)} will bring it over tonight."
+        facts = [item, day]
+    elif plan == "buy":
+        gift = rnd.choice(rng, GIFTS)
+        lines = [(a, f"Should we buy a present for our teacher? Her party is on {day}."),
+                 (b, f"Yes! What about a {gift}?")]
+        lines += _chime_in(rng, others, [f"A {gift} is a lovely idea, I will chip in.", "Great idea, count me in.",
+                                         "I will chip in as well."])
+        lines.append((a, f"Then I will buy the {gift} before {day}."))
+        summary = f"{_with_and(names)} will give their teacher a {gift} at her party on {day}, and {a} will buy it."
+        facts = [gift, day]
+    else:
+        event = rnd.choice(rng, EVENTS)
+        lines = [(a, f"Sorry {b}, I cannot make our {event} on {day}. Can we move it to {day2}?"),
+                 (b, f"No problem, {day2} at {time} is fine.")]
+        lines += _chime_in(rng, others, [f"{day2} at {time} works for me as well.", "Fine with me too.",
+                                         f"Good, I prefer {day2} anyway."])
+        lines.append((a, f"Thanks, {day2} at {time} it is."))
+        summary = f"{_with_and(names)} moved their {event} from {day} to {day2} at {time}."
+        facts = [event, day2]
+    dialogue = "\n".join(f"{speaker}: {text}" for speaker, text in lines)
+    reference = {"dialogue": dialogue, "people": names, "facts": facts, "summary": summary}
+    return reference, summary, {"plan": plan, "n_people": n_people, "turns": len(lines)}
+
+
+def render_prompt(reference: dict[str, Any]) -> str:
+    """Render the user message of a row from its stored reference."""
+    if "source" in reference:
+        return (
+            "Paraphrase the following sentence: keep its full meaning, but express it with different wording and "
+            f"structure. Answer with the paraphrase only.\n\nSentence: {reference['source']}"
+        )
+    return (
+        "Summarize the following dialogue in one or two sentences. Name everyone who takes part and the plan they "
+        f"agree on. Answer with the summary only.\n\nDialogue:\n{reference['dialogue']}"
+    )
+
+
+def generate(config: TextTaskConfig, rng: random.Random, index: int) -> Instance:
+    """Generate row `index` of a paraphrase or summarization task (see `parallelbench.registry.Generator`)."""
+    if config.kind == "paraphrase":
+        reference, gold, metadata = _paraphrase_case(rng)
+    else:
+        low, high = config.n_people
+        reference, gold, metadata = _dialogue_case(rng, low + rnd.randbelow(rng, high - low + 1))
+    return Instance(
+        prompt=render_prompt(reference),
+        answer=gold,
+        reference=reference,
+        output_format="[MASK]",
+        n_answers=None,
+        metadata={"kind": config.kind, **metadata},
+    )
+
+
+TASKS: tuple[TaskSpec, ...] = (
+    TaskSpec(name="paraphrase_summarize/paraphrase", config_class=TextTaskConfig, defaults={"kind": "paraphrase"},
+             generate=generate, check=validator.check, aliases=("paraphrase_summarize/chatgpt-paraphrases",)),
+    TaskSpec(name="paraphrase_summarize/summarize", config_class=TextTaskConfig, defaults={"kind": "summarize"},
+             generate=generate, check=validator.check, aliases=("paraphrase_summarize/samsum",)),
+)
