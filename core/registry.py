@@ -21,10 +21,11 @@ FAMILY_MODULES: tuple[str, ...] = (
     "parallelbench.generators.waiting_line",
     "parallelbench.generators.words_to_sentence",
     "parallelbench.generators.paraphrase_summarize",
+    "parallelbench.generators.puzzle",
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Instance:
     """What a family generator returns for one row; the core turns it into a full row.
 
