@@ -25,7 +25,7 @@ FAMILY_MODULES: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Instance:
     """What a family generator returns for one row; the core turns it into a full row.
 
