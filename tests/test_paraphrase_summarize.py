@@ -57,12 +57,13 @@ def test_summaries_have_two_to_four_people():
 
 def test_copy_of_the_source_scores_zero():
     verdict = pb.score(PARAPHRASE_ROW, "Maria Lopez bought 12 laptops from Smith LLC in Denver on Monday.")
-    assert verdict.value == 0.0 and not verdict.correct and verdict.details["bleu"] == 1.0
+    assert verdict.details["metric"] == 0.0 and not verdict.correct and verdict.details["bleu"] == 1.0
 
 
 def test_good_paraphrase_passes_and_names_its_methods():
     verdict = pb.score(PARAPHRASE_ROW, "On Monday in Denver, Smith LLC sold 12 laptops to Maria Lopez.")
-    assert verdict.correct, verdict.reason
+    assert verdict.correct and verdict.value == 1.0, verdict.reason
+    assert 0.3 <= verdict.details["metric"] < 1.0
     assert verdict.details["similarity_method"] in (similarity.MODEL_METHOD, similarity.FALLBACK_METHOD)
     assert verdict.details["grammar_backend"] == "harper"
 
@@ -74,7 +75,7 @@ def test_paraphrase_that_drops_an_entity_fails():
 
 def test_ungrammatical_paraphrase_scores_zero():
     verdict = pb.score(PARAPHRASE_ROW, "On Monday in Denver, Smith LLC sold sold 12 laptops to to Maria Lopez.")
-    assert verdict.value == 0.0 and not verdict.details["grammatical"]
+    assert verdict.details["metric"] == 0.0 and not verdict.details["grammatical"]
 
 
 # --- summary score ----------------------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ def test_garbage_never_raises(row, prediction):
 def test_scores_are_reproducible_and_bounded(text):
     for row in (PARAPHRASE_ROW, SUMMARY_ROW):
         first, second = pb.score(row, text), pb.score(row, text)
-        assert first == second and 0.0 <= first.value <= 1.0
+        assert first == second and first.value in (0.0, 1.0) and 0.0 <= first.details.get("metric", 0.0) <= 1.0
 
 
 def test_pass_thresholds_are_documented_values():

@@ -9,7 +9,9 @@ Summarization: ``score = ROUGE-L(prediction, reference summary) x grammar``. Bes
 summary names every person of the dialogue and every key fact (the place, item or day of the plan), as whole words,
 ignoring case. Correct means the facts check holds and ``score >= SUMMARY_PASS``.
 
-Every part is in the details, with the grammar backend and the similarity method (``minilm`` or
+The Score's value is 1.0 when correct and 0.0 otherwise (the contract every task keeps: a gold answer scores 1.0);
+the paper's continuous score is ``details["metric"]``, to average where the paper does. Every part is in the
+details, with the grammar backend and the similarity method (``minilm`` or
 ``lexical-fallback``) and their versions. Lenient mode forgives an "Answer:" prefix, a code fence and wrapping quotes.
 """
 
@@ -55,11 +57,11 @@ def _check_paraphrase(reference: dict[str, Any], text: str, mode: str) -> Score:
     report = check_grammar(text)
     value = round((1.0 - overlap) * meaning.value * (1.0 if report.ok else 0.0), 6)
     details = {
-        "mode": mode, "missing_entities": missing, "bleu": round(overlap, 6), "similarity": meaning.value, "similarity_method": meaning.method,
+        "mode": mode, "metric": value, "missing_entities": missing, "bleu": round(overlap, 6), "similarity": meaning.value, "similarity_method": meaning.method,
         "similarity_version": meaning.version, "grammatical": report.ok, **report.details(), "threshold": PARAPHRASE_PASS,
     }
     if value >= PARAPHRASE_PASS and not missing:
-        return Score(value, True, "ok", details)
+        return Score(1.0, True, "ok", details)
     if missing:
         reason = "lost from the source: " + ", ".join(missing)
     elif not report.ok:
@@ -68,7 +70,7 @@ def _check_paraphrase(reference: dict[str, Any], text: str, mode: str) -> Score:
         reason = f"too close to the source (BLEU {overlap:.2f})"
     else:
         reason = f"meaning drifts from the source (similarity {meaning.value:.2f})"
-    return Score(value, False, f"{reason}; score {value:.2f}", details)
+    return Score(0.0, False, f"{reason}; metric {value:.2f}", details)
 
 
 def _check_summary(reference: dict[str, Any], text: str, mode: str) -> Score:
@@ -79,7 +81,7 @@ def _check_summary(reference: dict[str, Any], text: str, mode: str) -> Score:
     value = round(overlap * (1.0 if report.ok else 0.0), 6)
     facts_ok = not missing_people and not missing_facts
     details = {
-        "mode": mode, "rouge_l": round(overlap, 6), "facts_ok": facts_ok, "missing_people": missing_people,
+        "mode": mode, "metric": value, "rouge_l": round(overlap, 6), "facts_ok": facts_ok, "missing_people": missing_people,
         "missing_facts": missing_facts, "grammatical": report.ok, **report.details(), "threshold": SUMMARY_PASS,
     }
     problems = []
@@ -91,7 +93,7 @@ def _check_summary(reference: dict[str, Any], text: str, mode: str) -> Score:
         problems.append("grammar error: " + "; ".join(details["grammar_errors"][:3]))
     elif value < SUMMARY_PASS:
         problems.append(f"ROUGE-L {overlap:.2f} < {SUMMARY_PASS}")
-    return Score(value, not problems, "; ".join(problems) or "ok", details)
+    return Score(0.0 if problems else 1.0, not problems, "; ".join(problems) or "ok", details)
 
 
 def check(reference: dict[str, Any], prediction: str, strict: bool = False) -> Score:
@@ -103,7 +105,7 @@ def check(reference: dict[str, Any], prediction: str, strict: bool = False) -> S
         strict: Take the text exactly as written.
 
     Returns:
-        A `Score` whose value is the task's metric in [0, 1]; see the module docstring for what counts as correct.
+        A `Score`: 1.0 when correct, else 0.0; the paper's metric in ``details["metric"]``.
     """
     mode = "strict" if strict else "lenient"
     text = _text_of(prediction, strict)
