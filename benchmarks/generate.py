@@ -1,0 +1,216 @@
+"""Generation, build and scoring throughput, side by side with the original release's generator.
+
+One run times, on the same workload (the 10 ``waiting_line/*`` tasks, ``--rows`` rows each, written to disk in a
+temporary folder):
+
+- the original release's generator (`original_release.py`, a faithful re-implementation: JSON lines through pandas);
+- ours: `parallelbench.parallel.generate_tasks` (every gold answer checked by its validator) plus writing each task
+  to one file, for each ``--workers`` count; the ratio ours / original;
+- ours per core: generation with the gold self-check alone, rows/s divided by the worker count;
+- `parallelbench.build` of the default folder (every registered task, its published row count), rows/s;
+- `parallelbench.score_many` on the generated rows: gold answers (lenient and strict) and perturbed answers
+  (neighbours swapped, a name dropped or repeated, the input unchanged, formatting noise, prose), predictions/s.
+
+Each figure is the best of up to ``--repeats`` runs after a warm-up; a measurement stops repeating once its runs have
+taken ``--budget`` seconds, so slow parts (the baseline, the build) run once. Targets are printed next to the
+numbers; nothing here fails on a slow result (no timing thresholds in tests either).
+
+Usage::
+
+    python benchmarks/generate.py                 # 10 tasks x 10,000 rows, workers 1 and 2
+    python benchmarks/generate.py --rows 2000 --workers 1 2 4 --format jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import original_release  # the baseline; lives beside this script, never imported by the package
+
+import parallelbench as pb
+from parallelbench.build import write_parquet
+from parallelbench.parallel import generate_tasks
+
+TASKS: tuple[str, ...] = tuple(f"waiting_line/{name}" for name in original_release.TASK_TYPES)
+SEED = 0
+TARGET_RATIO = 20.0
+TARGET_ROWS_PER_CORE = 50_000.0
+TARGET_PREDICTIONS = 100_000.0
+
+
+def best_of(run: Callable[[], Any], repeats: int, budget: float) -> tuple[float, Any]:
+    """Time `run` up to `repeats` times, stopping early once `budget` seconds are spent.
+
+    Args:
+        run: The work to time.
+        repeats: The most runs.
+        budget: Stop repeating once the runs so far took this many seconds (at least one run is made).
+
+    Returns:
+        The fastest run's seconds and the last run's result.
+    """
+    best, spent, result = float("inf"), 0.0, None
+    for _ in range(max(1, repeats)):
+        start = time.perf_counter()
+        result = run()
+        elapsed = time.perf_counter() - start
+        best, spent = min(best, elapsed), spent + elapsed
+        if spent >= budget:
+            break
+    return best, result
+
+
+def write_rows(rows: list[dict[str, Any]], path: Path) -> None:
+    """Write rows as Parquet (the build's writer) or as JSON lines, by the file suffix."""
+    if path.suffix == ".parquet":
+        write_parquet(rows, path)
+        return
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def time_original(folder: Path, rows: int, per_part: int, render: bool, repeats: int, budget: float) -> float:
+    """Seconds for the original release's generator to make and write every task (best run)."""
+    names_file = original_release.write_names_file(folder, per_part)
+    original_release.run(folder / "warm-up", names_file, 4 * 25, render)
+    seconds, written = best_of(lambda: original_release.run(folder / "out", names_file, rows, render), repeats, budget)
+    assert written == rows * len(TASKS)
+    return seconds
+
+
+def time_ours(folder: Path, rows: int, workers: int, suffix: str, repeats: int,
+              budget: float) -> tuple[float, float, dict[str, list[dict[str, Any]]]]:
+    """Time our generation and writing; returns (best generation seconds, best total seconds, the rows)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    generate_tasks(TASKS, 50, SEED, workers=workers)  # warm-up: imports, name tables, worker start-up code paths
+    generation: list[float] = []
+
+    def run() -> dict[str, list[dict[str, Any]]]:
+        start = time.perf_counter()
+        rows_by_task = generate_tasks(TASKS, rows, SEED, workers=workers)
+        generation.append(time.perf_counter() - start)
+        for name, task_rows in rows_by_task.items():
+            write_rows(task_rows, folder / f"{pb.get_task(name).config_name}{suffix}")
+        return rows_by_task
+
+    total, rows_by_task = best_of(run, repeats, budget)
+    return min(generation), total, rows_by_task
+
+
+def time_build(folder: Path, repeats: int, budget: float) -> tuple[float, int, int]:
+    """Time `parallelbench.build` of the default folder; returns (best seconds, rows, configs)."""
+    pb.build(folder / "warm-up", tasks=[TASKS[0]])
+    seconds, out = best_of(lambda: pb.build(folder / "parallelbench"), repeats, budget)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    rows = sum(sum(entry["splits"].values()) for entry in manifest["configs"].values())
+    return seconds, rows, len(manifest["configs"])
+
+
+def perturb(row: dict[str, Any], index: int) -> str:
+    """A near miss or noisy variant of a row's gold answer, cycling through six kinds by `index`."""
+    gold = row["answer"]
+    kind = index % 6
+    if kind == 4:
+        return f"Answer:\n```json\n{gold}\n```"  # formatting noise around the gold answer: lenient scoring accepts it
+    if kind == 5:
+        return "Sorry, I cannot help with that line."
+    items = json.loads(gold)
+    if kind == 0:
+        items[0], items[1] = items[1], items[0]
+    elif kind == 1:
+        items = items[:-1]
+    elif kind == 2:
+        items = items[:-1] + items[:1]
+    else:
+        items = json.loads(row["reference"]).get("input", items)
+    return json.dumps(items, ensure_ascii=False)
+
+
+def time_scoring(rows: list[dict[str, Any]], predictions: list[str], strict: bool, repeats: int,
+                 budget: float) -> tuple[float, float]:
+    """Time `score_many`; returns (best seconds, share of predictions accepted)."""
+    pb.score_many(rows[:1000], predictions[:1000], strict=strict)  # warm-up
+    seconds, scores = best_of(lambda: pb.score_many(rows, predictions, strict=strict), repeats, budget)
+    return seconds, sum(score.correct for score in scores) / len(scores)
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _line(what: str, rate: float, unit: str, target: str = "", met: bool | None = None, note: str = "") -> None:
+    verdict = "" if met is None else ("yes" if met else "NO")
+    print(f"{what:<50} {rate:>12,.0f} {unit:<14} {target:<20} {verdict:<4} {note}".rstrip(), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000, help="rows per task (a multiple of 4; default 10,000)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts for ours (default 1 2)")
+    parser.add_argument("--format", choices=("parquet", "jsonl"), default="parquet", help="how ours writes rows")
+    parser.add_argument("--repeats", type=int, default=3, help="best of up to this many runs (default 3)")
+    parser.add_argument("--budget", type=float, default=10.0,
+                        help="stop repeating a measurement after this many seconds (default 10)")
+    parser.add_argument("--pool-per-part", type=int, default=100,
+                        help="baseline name pool: first names x last names, this many of each (default 100)")
+    parser.add_argument("--baseline-prompts", action="store_true",
+                        help="let the baseline also render prompts and messages (the original does so at read time)")
+    args = parser.parse_args()
+    if args.rows < 4 or args.rows % 4:
+        parser.error("--rows must be a positive multiple of 4 (the original keeps an equal share per length 3..6)")
+    if min(args.workers) < 1:
+        parser.error("--workers must be positive")
+
+    total_rows = args.rows * len(TASKS)
+    print(f"ParallelBench generation benchmark: {len(TASKS)} waiting_line tasks x {args.rows:,} rows = "
+          f"{total_rows:,} rows, seed {SEED}")
+    load = f", load average {os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else ""
+    print(f"machine: {_cores()} cores available{load}, Python {platform.python_version()}, "
+          f"parallelbench {pb.__version__}; best of up to {args.repeats} runs, {args.budget:g} s budget per measurement")
+    with tempfile.TemporaryDirectory(prefix="pb-bench-") as tmp:
+        folder = Path(tmp)
+        print(f"\n{'measurement':<50} {'rate':>12} {'unit':<14} {'target':<20} {'met':<4} note", flush=True)
+        baseline_s = time_original(folder / "original", args.rows, args.pool_per_part, args.baseline_prompts,
+                                   args.repeats, args.budget)
+        baseline = total_rows / baseline_s
+        _line("original release: generate + write JSONL", baseline, "rows/s",
+              note=f"{args.pool_per_part ** 2:,} names in pool" + (", with prompts" if args.baseline_prompts else ""))
+        per_core: dict[int, float] = {}
+        for workers in args.workers:
+            generation_s, total_s, rows_by_task = time_ours(folder / f"ours-{workers}", args.rows, workers,
+                                                            f".{args.format}", args.repeats, args.budget)
+            rate = total_rows / total_s
+            ratio = rate / baseline
+            per_core[workers] = total_rows / generation_s / workers
+            _line(f"ours, {workers} worker(s): generate + write {args.format}", rate, "rows/s",
+                  f">= {TARGET_RATIO:g}x original", ratio >= TARGET_RATIO, f"{ratio:.1f}x original")
+        for workers, rate in per_core.items():
+            _line(f"ours, {workers} worker(s): generation + gold check / core", rate, "rows/s/core",
+                  f">= {TARGET_ROWS_PER_CORE:,.0f}/core", rate >= TARGET_ROWS_PER_CORE)
+
+        build_s, build_rows, configs = time_build(folder / "build", args.repeats, args.budget)
+        _line("build of the default folder", build_rows / build_s, "rows/s",
+              note=f"{configs} configs, {build_rows:,} rows, {build_s:.1f} s")
+
+        rows = [row for task_rows in rows_by_task.values() for row in task_rows]  # the same for any worker count
+        gold = [row["answer"] for row in rows]
+        perturbed = [perturb(row, index) for index, row in enumerate(rows)]
+        for label, predictions, strict in (("gold answers, lenient", gold, False), ("gold answers, strict", gold, True),
+                                           ("perturbed answers, lenient", perturbed, False)):
+            seconds, accepted = time_scoring(rows, predictions, strict, args.repeats, args.budget)
+            rate = len(rows) / seconds
+            _line(f"score_many: {label}", rate, "predictions/s", f">= {TARGET_PREDICTIONS:,.0f}/s",
+                  rate >= TARGET_PREDICTIONS, f"{accepted:.1%} accepted")
+
+
+if __name__ == "__main__":
+    main()
