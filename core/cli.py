@@ -15,11 +15,11 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from .api import score_many
-from .build import build, write_parquet
+from .build import build
 from .cards import render_card
 from .folder import checksum_problems, gold_problems, read_manifest, read_rows
 from .hub import push
-from .parallel import generate_tasks
+from .parallel import write_tasks
 from .registry import get_task, task_names
 
 
@@ -42,18 +42,6 @@ def _parse_params(pairs: list[str]) -> dict[str, Any]:
     return params
 
 
-def _write_rows(rows: list[dict[str, Any]], path: Path) -> None:
-    if path.suffix == ".parquet":
-        write_parquet(rows, path)
-    elif path.suffix == ".jsonl":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    else:
-        raise CliError(f"--out must end in .jsonl or .parquet for one task, got {path}")
-
-
 def cmd_tasks(args: argparse.Namespace) -> None:
     for name in task_names():
         spec = get_task(name)
@@ -68,11 +56,10 @@ def cmd_generate(args: argparse.Namespace) -> None:
         raise CliError("several tasks go to a folder: give --out a folder path, not a file")
     if len(names) == 1 and out.suffix not in (".jsonl", ".parquet"):
         raise CliError(f"--out must end in .jsonl or .parquet for one task, got {out}")
-    rows_by_task = generate_tasks(names, args.n, args.seed, workers=args.workers, progress=True, **params)
-    for name, rows in rows_by_task.items():
-        path = out if len(names) == 1 else out / f"{get_task(name).config_name}.{args.format}"
-        _write_rows(rows, path)
-        print(f"{name}: {len(rows)} rows -> {path}")
+    paths = {name: out if len(names) == 1 else out / f"{get_task(name).config_name}.{args.format}" for name in names}
+    counts = write_tasks(paths, args.n, args.seed, workers=args.workers, progress=True, **params)
+    for name, count in counts.items():
+        print(f"{name}: {count} rows -> {paths[name]}")
 
 
 def cmd_build(args: argparse.Namespace) -> None:

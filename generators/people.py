@@ -14,12 +14,16 @@ from functools import lru_cache
 from faker.providers.person.en_US import Provider as _EnUsPeople
 
 from ..rng import WeightedSampler
+from .vocabulary import is_plain
 
 
 @lru_cache(maxsize=1)
 def _samplers() -> tuple[WeightedSampler, WeightedSampler]:
     first = _EnUsPeople.first_names
     last = _EnUsPeople.last_names
+    for name in (*first, *last):
+        if not is_plain(name) or " " in name:
+            raise RuntimeError(f"Faker's en_US name {name!r} is not one plain ASCII word; the name sampler needs updating")
     return WeightedSampler(list(first), list(first.values())), WeightedSampler(list(last), list(last.values()))
 
 

@@ -7,7 +7,16 @@ distinct) so that it never changes under a dependency upgrade.
 
 from __future__ import annotations
 
+import re
 import string
+
+_PLAIN = re.compile(r"[A-Za-z0-9 '.-]+")
+
+
+def is_plain(item: str) -> bool:
+    """Whether `item` is ASCII text that JSON writes as it is (no quote, backslash or control character)."""
+    return _PLAIN.fullmatch(item) is not None
+
 
 LETTERS: tuple[str, ...] = tuple(string.ascii_uppercase)
 
@@ -29,3 +38,4 @@ POOLS: dict[str, tuple[tuple[str, ...], str]] = {
     "letters": (LETTERS, "letter"),
     "words": (WORDS, "word"),
 }
+

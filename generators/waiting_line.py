@@ -145,10 +145,19 @@ _INSTRUCTIONS = {
 _SORT_BY_NAME = "Sort the line alphabetically by last name; where two people share a last name, order them by first name."
 
 
+def json_list(items: list[str]) -> str:
+    """Return ``json.dumps(items)`` for items that need no escaping, which every item pool here guarantees.
+
+    This family writes three JSON lists per row; joining is several times faster than the general encoder.
+    `people.py` and `vocabulary.py` check at load time that no item holds a quote, a backslash or non-ASCII text.
+    """
+    return '["' + '", "'.join(items) + '"]'
+
+
 def render_prompt(reference: dict[str, Any]) -> str:
     """Render the user message of a row from its stored reference (so the prompt never disagrees with the check)."""
     vocabulary, operation = reference["vocabulary"], reference["operation"]
-    listed = json.dumps(reference["input"])
+    listed = json_list(reference["input"])
     if vocabulary == "names":
         container = "line"
         intro = f"A customer-service desk keeps a waiting line of people, from the front (position 1) to the back:\n{listed}"
@@ -196,10 +205,10 @@ def generate(config: ListTaskConfig, rng: random.Random, index: int) -> Instance
     while len(examples) < config.n_shots:
         example_reference, example_gold = _make_case(config, rng, low + rnd.randbelow(rng, high - low + 1))
         if example_reference["input"] != reference["input"]:  # an example is always a different list
-            examples.append((render_prompt(example_reference), json.dumps(example_gold)))
+            examples.append((render_prompt(example_reference), json_list(example_gold)))
     return Instance(
         prompt=render_prompt(reference),
-        answer=json.dumps(gold),
+        answer=json_list(gold),
         reference=reference,
         output_format=_output_format(len(gold)),
         n_answers=count_answers(config.operation, length),

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import parallelbench as pb
-from parallelbench.generators.waiting_line import OPERATIONS, ListTaskConfig
+from parallelbench.generators.vocabulary import POOLS, is_plain
+from parallelbench.generators.waiting_line import OPERATIONS, ListTaskConfig, json_list
 
 WAITING_LINE = [f"waiting_line/{operation}" for operation in OPERATIONS]
 
@@ -253,3 +254,11 @@ def test_shots_are_separate_lines():
         example_inputs = [m["content"] for m in row["messages"][:-1] if m["role"] == "user"]
         assert len(example_inputs) == 3
         assert row["prompt"] not in example_inputs
+
+
+def test_item_pools_need_no_json_escaping():
+    for pool, _ in POOLS.values():
+        assert all(map(is_plain, pool))
+    for row in pb.generate("waiting_line/insert_random", n=200, seed=1):
+        people = _reference(row)["input"]
+        assert json_list(people) == json.dumps(people)

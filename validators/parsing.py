@@ -30,10 +30,11 @@ def as_text(prediction: object) -> str:
     elif not isinstance(prediction, str):
         prediction = "" if prediction is None else str(prediction)
     text = prediction[:MAX_PREDICTION_CHARS]
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", errors="replace").decode("utf-8")
+    if not text.isascii():  # only non-ASCII text can hold a lone surrogate
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", errors="replace").decode("utf-8")
     return text
 
 
