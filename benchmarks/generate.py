@@ -4,7 +4,7 @@ One run times, on the same workload (the 10 ``waiting_line/*`` tasks, ``--rows``
 temporary folder):
 
 - the original release's generator (`original_release.py`, a faithful re-implementation: JSON lines through pandas);
-- ours: `parallelbench.parallel.generate_tasks` (every gold answer checked by its validator) plus writing each task
+- ours: `parallelbench.parallel.generate_tasks` in memory, and `write_tasks` (every gold answer checked by its validator) writing each task
   to one file, for each ``--workers`` count; the ratio ours / original;
 - ours per core: generation with the gold self-check alone, rows/s divided by the worker count;
 - `parallelbench.build` of the default folder (every registered task, its published row count), rows/s;
@@ -36,8 +36,7 @@ from typing import Any
 import original_release  # the baseline; lives beside this script, never imported by the package
 
 import parallelbench as pb
-from parallelbench.build import write_parquet
-from parallelbench.parallel import generate_tasks
+from parallelbench.parallel import generate_tasks, write_tasks
 
 TASKS: tuple[str, ...] = tuple(f"waiting_line/{name}" for name in original_release.TASK_TYPES)
 SEED = 0
@@ -68,16 +67,6 @@ def best_of(run: Callable[[], Any], repeats: int, budget: float) -> tuple[float,
     return best, result
 
 
-def write_rows(rows: list[dict[str, Any]], path: Path) -> None:
-    """Write rows as Parquet (the build's writer) or as JSON lines, by the file suffix."""
-    if path.suffix == ".parquet":
-        write_parquet(rows, path)
-        return
-    with path.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
 def time_original(folder: Path, rows: int, per_part: int, render: bool, repeats: int, budget: float) -> float:
     """Seconds for the original release's generator to make and write every task (best run)."""
     names_file = original_release.write_names_file(folder, per_part)
@@ -89,21 +78,16 @@ def time_original(folder: Path, rows: int, per_part: int, render: bool, repeats:
 
 def time_ours(folder: Path, rows: int, workers: int, suffix: str, repeats: int,
               budget: float) -> tuple[float, float, dict[str, list[dict[str, Any]]]]:
-    """Time our generation and writing; returns (best generation seconds, best total seconds, the rows)."""
+    """Time our generation in memory, and generation written to disk by `write_tasks` (the CLI's path).
+
+    Returns (best in-memory seconds, best to-disk seconds, the rows).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     generate_tasks(TASKS, 50, SEED, workers=workers)  # warm-up: imports, name tables, worker start-up code paths
-    generation: list[float] = []
-
-    def run() -> dict[str, list[dict[str, Any]]]:
-        start = time.perf_counter()
-        rows_by_task = generate_tasks(TASKS, rows, SEED, workers=workers)
-        generation.append(time.perf_counter() - start)
-        for name, task_rows in rows_by_task.items():
-            write_rows(task_rows, folder / f"{pb.get_task(name).config_name}{suffix}")
-        return rows_by_task
-
-    total, rows_by_task = best_of(run, repeats, budget)
-    return min(generation), total, rows_by_task
+    generation, rows_by_task = best_of(lambda: generate_tasks(TASKS, rows, SEED, workers=workers), repeats, budget)
+    paths = {task: folder / f"{pb.get_task(task).config_name}{suffix}" for task in TASKS}
+    total, _ = best_of(lambda: write_tasks(paths, rows, SEED, workers=workers), repeats, budget)
+    return generation, total, rows_by_task
 
 
 def time_build(folder: Path, repeats: int, budget: float) -> tuple[float, int, int]:

@@ -192,7 +192,8 @@ def _score_prepared(row: Mapping[str, Any], prediction: Any, strict: bool,
         check, reference = prepared[key]
     except KeyError:
         reference = parse_reference(row)  # raises a clear error for a malformed row
-        check, reference = prepared[key] = (get_task(row["task"]).check, reference)
+        check = get_task(row["task"]).check
+        prepared[key] = (check, reference)
     except TypeError:
         parse_reference(row)
         raise
