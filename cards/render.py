@@ -34,4 +34,6 @@ def render_card(manifest: dict[str, Any]) -> str:
         version=manifest["version"],
         package_version=manifest["versions"]["parallelbench"],
         canary=CANARY,
+        grammar_backend=manifest["scoring_backends"]["grammar"],
+        similarity_method=manifest["scoring_backends"]["similarity"],
     )

@@ -60,6 +60,15 @@ def _code_hashes(tasks: Sequence[str]) -> dict[str, str]:
     return dict(sorted(modules.items()))
 
 
+def _scoring_backends() -> dict[str, str]:
+    """The named, versioned backends that grade the text tasks here, so a card says what its scores mean."""
+    from .scoring import grammar, similarity
+
+    backend = grammar.get_backend()
+    method = similarity.MODEL_METHOD if similarity.model_available() else similarity.FALLBACK_METHOD
+    return {"grammar": f"{backend.name} ({backend.version})", "similarity": method}
+
+
 def _check_replaceable(target: Path) -> None:
     if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not (target / MANIFEST).is_file())):
         raise ValueError(f"refusing to replace {target}: it exists and is not a ParallelBench build (no {MANIFEST})")
@@ -129,6 +138,7 @@ def build(out: str | os.PathLike[str] = "parallelbench", version: str = "0.1.0",
                 "faker": _version_of("faker"),
                 "pyarrow": _version_of("pyarrow"),
             },
+            "scoring_backends": _scoring_backends(),
             "configs": configs,
             "code_sha256": _code_hashes(names),
         }
