@@ -18,6 +18,10 @@ from .rng import instance_rng
 from .schema import CANARY, Score, failed, parse_reference
 
 
+#: Rows hold plain JSON data (no cycles), so the encoder skips the cycle check; it is reused across rows.
+_to_json = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+
+
 class GenerationError(RuntimeError):
     """A generated gold answer failed its own validator: a bug in a generator or a validator."""
 
@@ -74,8 +78,8 @@ def make_row(spec: TaskSpec, config: Any, seed: int, index: int, metadata_tail: 
         messages.append({"role": "user", "content": example_prompt})
         messages.append({"role": "assistant", "content": example_answer})
     messages.append({"role": "user", "content": instance.prompt})
-    reference = json.dumps(instance.reference, ensure_ascii=False)
-    own_metadata = json.dumps(instance.metadata, ensure_ascii=False)[:-1]
+    reference = _to_json(instance.reference)
+    own_metadata = _to_json(instance.metadata)[:-1]
     tail = metadata_tail or _metadata_tail(spec, config)
     return {
         "id": f"{spec.name}:{seed}:{index}:{hashlib.sha256(reference.encode()).hexdigest()[:10]}",
