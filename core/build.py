@@ -12,7 +12,7 @@ import json
 import os
 import platform
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version as package_version
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,10 @@ import pyarrow.parquet as pq
 
 from .cards import render_card
 from .generators.people import name_tables_sha256
-from .parallel import generate_tasks
+from .splits import SPLIT_SEEDS, assemble_splits
 from .registry import get_task, task_names
 from .schema import ROW_SCHEMA
 
-#: The seed of the published test split.
-TEST_SEED = 0
 MANIFEST = "manifest.json"
 
 
@@ -89,8 +87,8 @@ def _swap_in(staging: Path, target: Path) -> None:
 
 
 def build(out: str | os.PathLike[str] = "parallelbench", version: str = "0.1.0", *, tasks: Sequence[str] | None = None,
-          seed: int = TEST_SEED, workers: int = 1, progress: bool = False) -> Path:
-    """Build the benchmark folder: ``data/<config>/test-00000-of-00001.parquet``, ``manifest.json`` and ``README.md``.
+          splits: Mapping[str, int | None] | None = None, workers: int = 1, progress: bool = False) -> Path:
+    """Build the benchmark folder: ``data/<config>/<split>-00000-of-00001.parquet``, ``manifest.json``, ``README.md``.
 
     From the folder's parent, ``load_dataset("<folder name>", "<config>", split="test")`` loads it offline.
 
@@ -98,7 +96,8 @@ def build(out: str | os.PathLike[str] = "parallelbench", version: str = "0.1.0",
         out: The folder to (re)build.
         version: The benchmark version, written into the manifest and the card.
         tasks: Which tasks (default: every registered task).
-        seed: The test split's seed.
+        splits: Split name -> rows per task (None: the task's published count); default: the test split alone.
+            Seeds are fixed per split (`SPLIT_SEEDS`) and no input appears in two splits.
         workers: Worker processes for generation (the output is the same for any count).
         progress: Show progress bars.
 
@@ -106,26 +105,27 @@ def build(out: str | os.PathLike[str] = "parallelbench", version: str = "0.1.0",
         The path of the finished folder.
 
     Raises:
-        ValueError: When `out` exists and is not a previous build, or a task or parameter is unknown.
+        ValueError: When `out` exists and is not a previous build, or a task, split or parameter is unknown.
     """
     target = Path(out)
     _check_replaceable(target)
     names = sorted({get_task(task).name for task in (tasks if tasks is not None else task_names())})
-    rows_by_task = generate_tasks(names, seed=seed, workers=workers, progress=progress)
+    rows_by_task = assemble_splits(names, splits or {"test": None}, workers=workers, progress=progress)
     staging = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     try:
         configs = {}
-        for name, rows in rows_by_task.items():
+        for name, rows_by_split in rows_by_task.items():
             spec = get_task(name)
-            relative = f"data/{spec.config_name}/test-00000-of-00001.parquet"
-            write_parquet(rows, staging / relative)
-            counts = sorted({row["n_answers"] for row in rows if row["n_answers"] is not None})
+            for split, rows in rows_by_split.items():
+                write_parquet(rows, staging / f"data/{spec.config_name}/{split}-00000-of-00001.parquet")
+            test_rows = next(iter(rows_by_split.values()))
+            counts = sorted({row["n_answers"] for row in test_rows if row["n_answers"] is not None})
             configs[spec.config_name] = {
                 "task": name,
-                "splits": {"test": len(rows)},
-                "seeds": {"test": seed},
-                "params": json.loads(rows[0]["metadata"])["params"] if rows else {},
+                "splits": {split: len(rows) for split, rows in rows_by_split.items()},
+                "seeds": {split: SPLIT_SEEDS[split] for split in rows_by_split},
+                "params": json.loads(test_rows[0]["metadata"])["params"] if test_rows else {},
                 "n_answers": f"{counts[0]}-{counts[-1]}" if len(counts) > 1 else (str(counts[0]) if counts else ""),
                 "generator_version": spec.version,
             }
@@ -141,8 +141,8 @@ def build(out: str | os.PathLike[str] = "parallelbench", version: str = "0.1.0",
             "scoring_backends": _scoring_backends(),
             "configs": configs,
             "code_sha256": _code_hashes(names),
+            "name_tables_sha256": name_tables_sha256(),
         }
-        manifest["name_tables_sha256"] = name_tables_sha256()
         (staging / "README.md").write_text(render_card(manifest), encoding="utf-8")
         manifest["files"] = {
             path.relative_to(staging).as_posix(): _sha256(path)

@@ -62,8 +62,19 @@ def cmd_generate(args: argparse.Namespace) -> None:
         print(f"{name}: {count} rows -> {paths[name]}")
 
 
+def _parse_splits(pairs: list[str]) -> dict[str, int | None]:
+    splits: dict[str, int | None] = {"test": None}
+    for pair in pairs:
+        name, sep, rows = pair.partition("=")
+        if not sep or not rows.isdigit():
+            raise CliError(f"--split takes NAME=ROWS (e.g. train=10000), got {pair!r}")
+        splits[name] = int(rows)
+    return splits
+
+
 def cmd_build(args: argparse.Namespace) -> None:
-    folder = build(args.out, args.version, tasks=args.tasks or None, workers=args.workers, progress=True)
+    folder = build(args.out, args.version, tasks=args.tasks or None, splits=_parse_splits(args.split),
+                   workers=args.workers, progress=True)
     manifest = read_manifest(folder)
     total = sum(sum(entry["splits"].values()) for entry in manifest["configs"].values())
     print(f"built {folder}: {len(manifest['configs'])} configs, {total} rows")
@@ -162,6 +173,8 @@ def make_parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--out", default="parallelbench")
     build_cmd.add_argument("--version", default="0.1.0")
     build_cmd.add_argument("--tasks", nargs="*", metavar="TASK", help="only these tasks (default: all)")
+    build_cmd.add_argument("--split", action="append", default=[], metavar="NAME=ROWS",
+                           help="also build this split (validation or train) with ROWS rows per task; repeatable")
     build_cmd.add_argument("--workers", type=int, default=1)
     build_cmd.set_defaults(run=cmd_build)
 
