@@ -1,0 +1,212 @@
+"""Train the tiny masked-diffusion transformer on a generated train split of the list-operation tasks, on the CPU.
+
+    python -m parallelbench.reference_decoding.train_tiny --out runs/tiny
+
+The train split is `pb.generate` with seed `TRAIN_SEED` (the published test split uses seed 0), minus every row
+whose input also occurs in the default test split. Training is the masked-diffusion objective: each example masks
+every answer slot with the same probability t ~ U(0, 1) (at least one slot), and the loss is the cross-entropy of
+the masked slots. Multi-answer tasks (shuffle, random insert/remove/replace) train on their gold answer, which the
+generator drew uniformly, so the model learns the answer set's marginals. Everything is seeded (torch, numpy, the
+data) and runs with deterministic algorithms on a fixed number of threads, so a run is repeatable on one machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import api
+from .masked_lm import left_pad, torch
+from .tiny import TinyConfig, TinyDenoiserModel, TinyVocab, parameter_count, save_tiny
+
+#: The seed of the train split (the published test split is seed 0).
+TRAIN_SEED = 7_331
+#: The families the tiny model learns: every operation of the waiting line and of the letter lists.
+TRAIN_FAMILIES: tuple[str, ...] = ("waiting_line", "list_ops")
+
+
+def train_tasks(families: Sequence[str] = TRAIN_FAMILIES) -> list[str]:
+    """Return the registered tasks of `families`."""
+    return [task for task in api.tasks() if task.split("/", 1)[0] in families]
+
+
+def training_rows(tasks: Sequence[str], rows_per_task: int, seed: int = TRAIN_SEED) -> list[dict[str, Any]]:
+    """Generate the train split: `rows_per_task` rows of each task, minus rows whose input is in the test split.
+
+    Args:
+        tasks: Task names.
+        rows_per_task: Rows generated per task (before removing test inputs).
+        seed: The train seed; must differ from the test seed 0.
+
+    Returns:
+        The rows.
+    """
+    if seed == 0:
+        raise ValueError("the train seed must differ from the test split's seed 0")
+    rows = []
+    for task in tasks:
+        test_inputs = {row["reference"] for row in api.generate(task, seed=0, n_shots=0)}
+        rows.extend(row for row in api.generate(task, n=rows_per_task, seed=seed, n_shots=0)
+                    if row["reference"] not in test_inputs)
+    return rows
+
+
+def make_batch(vocab: TinyVocab, examples: Sequence[tuple[dict[str, Any], list[str]]],
+               rng: np.random.Generator) -> dict[str, torch.Tensor]:
+    """Encode examples with fresh name slots, mask their answers at random levels, and left-pad them.
+
+    Args:
+        vocab: The vocabulary.
+        examples: (reference, gold answer items) pairs.
+        rng: Draws name slots, mask levels and masked slots.
+
+    Returns:
+        ``input_ids`` and ``attention_mask`` (None when no example is padded) (B, S), and ``targets`` (B, S): the
+        true token at masked answer slots, -100 elsewhere.
+    """
+    sequences, target_rows = [], []
+    for reference, answer in examples:
+        prompt, answer_ids = vocab.encode(reference, answer, vocab.name_slots(reference, rng))
+        hidden = rng.random(len(answer_ids)) < rng.random()
+        if not hidden.any():
+            hidden[rng.integers(len(answer_ids))] = True
+        shown = [vocab.mask_id if hide else token for token, hide in zip(answer_ids, hidden)]
+        sequences.append(prompt + shown)
+        target_rows.append([-100] * len(prompt) + [token if hide else -100 for token, hide in zip(answer_ids, hidden)])
+    ids, attention = left_pad(sequences, vocab.pad_id)
+    targets, _ = left_pad(target_rows, -100)
+    return {
+        "input_ids": torch.from_numpy(ids),
+        "attention_mask": None if attention.all() else torch.from_numpy(attention),
+        "targets": torch.from_numpy(targets),
+    }
+
+
+def length_buckets(vocab: TinyVocab, examples: Sequence[tuple[dict[str, Any], list[str]]]) -> list[np.ndarray]:
+    """Group example indices by encoded sequence length, so a batch drawn from one group needs no padding."""
+    lengths = np.array([len(vocab.encode(reference, answer, {})[0]) + len(answer) for reference, answer in examples])
+    return [np.flatnonzero(lengths == length) for length in np.unique(lengths)]
+
+
+def _learning_rate(step: int, steps: int, peak: float, warmup: int) -> float:
+    """Linear warm-up, then cosine decay to a tenth of the peak."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, steps - warmup)
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+@contextmanager
+def repeatable_torch(threads: int) -> Iterator[None]:
+    """Run with `threads` CPU threads and deterministic algorithms, then restore the caller's settings."""
+    previous = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous[0])
+        torch.use_deterministic_algorithms(previous[1])
+
+
+def train(out: str | Path, *, steps: int = 3000, batch_size: int = 64, rows_per_task: int = 2000,
+          tasks: Sequence[str] | None = None, seed: int = 0, train_seed: int = TRAIN_SEED, threads: int = 2,
+          learning_rate: float = 1e-3, d_model: int = 96, layers: int = 3, heads: int = 4, ff: int = 384,
+          log_every: int = 250, quiet: bool = False) -> Path:
+    """Train a tiny model and save it to `out` (see `tiny.save_tiny`).
+
+    Args:
+        out: Output folder (keep it out of git, e.g. under ``runs/``).
+        steps: Optimiser steps.
+        batch_size: Examples per step.
+        rows_per_task: Train rows generated per task.
+        tasks: Tasks to train on (default: every task of `TRAIN_FAMILIES`).
+        seed: Seeds the initialisation and the training randomness.
+        train_seed: Seed of the generated train split.
+        threads: CPU threads torch may use (results are repeatable for a fixed count).
+        learning_rate: Peak AdamW learning rate.
+        d_model: Model width.
+        layers: Transformer blocks.
+        heads: Attention heads.
+        ff: Feed-forward width.
+        log_every: Print the loss every this many steps.
+        quiet: Print nothing.
+
+    Returns:
+        The output folder.
+    """
+    rng = np.random.default_rng(seed)
+    task_names = list(tasks) if tasks is not None else train_tasks()
+    rows = training_rows(task_names, rows_per_task, train_seed)
+    vocab = TinyVocab.from_rows(rows)
+    examples = [(json.loads(row["reference"]), json.loads(row["answer"])) for row in rows]
+    buckets = length_buckets(vocab, examples)
+    bucket_of = np.empty(len(examples), dtype=np.int64)
+    for number, members in enumerate(buckets):
+        bucket_of[members] = number
+    config = TinyConfig(vocab_size=len(vocab), sep_id=vocab.sep_id, d_model=d_model, layers=layers, heads=heads,
+                        ff=ff)
+    with repeatable_torch(threads):
+        torch.manual_seed(seed)
+        model = TinyDenoiserModel(config)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
+        if not quiet:
+            print(f"tiny model: {parameter_count(model):,} parameters, {len(vocab)} tokens; "
+                  f"{len(rows):,} train rows from {len(task_names)} tasks")
+        started, running = time.perf_counter(), None
+        model.train()
+        for step in range(steps):
+            # One batch = examples of one sequence length (drawn in proportion to its size): no padding to compute.
+            members = buckets[bucket_of[rng.integers(len(examples))]]
+            batch = make_batch(vocab, [examples[i] for i in rng.choice(members, size=batch_size)], rng)
+            logits = model(batch["input_ids"], batch["attention_mask"])
+            loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), batch["targets"].flatten(),
+                                                     ignore_index=-100)
+            for group in optimizer.param_groups:
+                group["lr"] = _learning_rate(step, steps, learning_rate, warmup=max(1, steps // 20))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+            if not quiet and (step + 1) % log_every == 0:
+                print(f"step {step + 1}/{steps}  loss {running:.4f}  {time.perf_counter() - started:.0f}s",
+                      flush=True)
+        model.eval()
+    seconds = time.perf_counter() - started
+    facts = {"train_seed": train_seed, "seed": seed, "steps": steps, "batch_size": batch_size,
+             "rows_per_task": rows_per_task, "train_rows": len(rows), "tasks": task_names, "threads": threads,
+             "parameters": parameter_count(model), "final_loss": running, "train_seconds": round(seconds, 1)}
+    folder = save_tiny(model, vocab, out, extra={"training": facts})
+    if not quiet:
+        print(f"saved to {folder} after {seconds:.0f}s")
+    return folder
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: ``python -m parallelbench.reference_decoding.train_tiny --out runs/tiny``."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default="runs/tiny", help="output folder (default: runs/tiny, git-ignored)")
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--rows-per-task", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads (a run repeats exactly for a fixed count)")
+    parser.add_argument("--tasks", nargs="*", help=f"tasks to train on (default: every {' and '.join(TRAIN_FAMILIES)} task)")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    train(args.out, steps=args.steps, batch_size=args.batch_size, rows_per_task=args.rows_per_task, seed=args.seed,
+          threads=args.threads, tasks=args.tasks, quiet=args.quiet)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
