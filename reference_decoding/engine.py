@@ -92,8 +92,9 @@ class DecodeResult:
         fill_step: (B, L) int64 0-based step at which each slot was committed (the trajectory).
         nfe: (B,) int64 denoiser calls each sample took part in (= its number of steps).
         tokens_per_step: per sample, the number of slots committed at each of its steps.
-        order_tau: (B,) float64 Kendall tau-b between fill step and position (1 = strictly left to right, -1 = right to
-            left, nan when every slot was filled in one step).
+        order_tau: (B,) float64 Kendall tau-b between fill step and position (1 = one slot per step, left to right;
+            -1 = right to left; slots filled in the same step are ties, so filling whole blocks left to right scores
+            below 1; nan when every slot was filled in one step).
     """
 
     tokens: np.ndarray
@@ -156,6 +157,33 @@ def round_probabilities(probs: np.ndarray, softmax_dtype: str = "float64") -> np
     return probs.astype(softmax_dtype).astype(np.float64)
 
 
+def pick_values(weights: np.ndarray, temperature: float, uniforms: np.ndarray) -> np.ndarray:
+    """Pick each slot's value from its (unnormalised) weights with one uniform per slot.
+
+    Every denoiser picks values this way, so that a seed means the same draws for the oracle, the numpy path and
+    the torch path:
+
+    * temperature > 0: inverse CDF, the first value whose cumulative weight exceeds ``u * total``;
+    * temperature 0: the argmax; among exactly equal maxima the ``floor(u * ties)``-th, counted in value order.
+
+    Args:
+        weights: (..., V) non-negative weights (probabilities or counts).
+        temperature: 0 for the argmax, > 0 to sample.
+        uniforms: (...) uniforms in [0, 1), one per slot.
+
+    Returns:
+        (...) int64 value indices.
+    """
+    if temperature > 0:
+        cdf = np.cumsum(weights, axis=-1)
+        draw = uniforms * cdf[..., -1]
+        return np.minimum((cdf <= draw[..., None]).sum(axis=-1), weights.shape[-1] - 1).astype(np.int64)
+    tied = weights == weights.max(axis=-1, keepdims=True)
+    ties = tied.sum(axis=-1)
+    pick = np.minimum((uniforms * ties).astype(np.int64), ties - 1)
+    return (tied & (np.cumsum(tied, axis=-1) - 1 == pick[..., None])).argmax(axis=-1).astype(np.int64)
+
+
 def summarize(probs: np.ndarray, temperature: float, rng: np.random.Generator,
               softmax_dtype: str = "float64") -> Proposal:
     """Turn per-slot probabilities into a `Proposal` (the numpy path; neural denoisers have a torch twin).
@@ -164,7 +192,7 @@ def summarize(probs: np.ndarray, temperature: float, rng: np.random.Generator,
         probs: (B, L, V) probabilities over V values for every slot.
         temperature: 0 proposes the argmax with a seeded uniform tie-break; > 0 samples from ``p ** (1 / T)``
             renormalised. Confidence, margin and entropy are read from the distribution the value came from.
-        rng: The engine's generator.
+        rng: The engine's generator; exactly one uniform per slot is drawn from it (see `pick_values`).
         softmax_dtype: Precision the probabilities are rounded to before anything is read from them.
 
     Returns:
@@ -180,14 +208,7 @@ def summarize(probs: np.ndarray, temperature: float, rng: np.random.Generator,
         probs = np.exp(logits)
         probs /= probs.sum(axis=-1, keepdims=True)
     probs = round_probabilities(probs, softmax_dtype)
-    if temperature > 0:
-        cdf = np.cumsum(probs, axis=-1)
-        draw = rng.random(probs.shape[:-1]) * cdf[..., -1]
-        value = np.minimum((cdf <= draw[..., None]).sum(axis=-1), probs.shape[-1] - 1)
-    else:
-        keys = rng.random(probs.shape)
-        keys[probs < probs.max(axis=-1, keepdims=True)] = -1.0
-        value = keys.argmax(axis=-1)
+    value = pick_values(probs, temperature, rng.random(probs.shape[:-1]))
     confidence = np.take_along_axis(probs, value[..., None], axis=-1)[..., 0]
     top_two = np.sort(probs, axis=-1)[..., -2:] if probs.shape[-1] > 1 else np.pad(probs, [(0, 0)] * (probs.ndim - 1) + [(1, 0)])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -201,9 +222,21 @@ def _rank(scores: np.ndarray, eligible: np.ndarray, rng: np.random.Generator) ->
     return np.lexsort((rng.random(scores.shape), -scores), axis=-1)
 
 
-def _dynamic_counts(rule: str, sorted_conf: np.ndarray, n_eligible: np.ndarray, threshold: float | None,
+def dynamic_counts(rule: str, sorted_conf: np.ndarray, n_eligible: np.ndarray, threshold: float | None,
                     factor: float | None, factor_mode: str) -> np.ndarray:
-    """Slots to commit per row for the `threshold` and `factor` rules, from confidences sorted highest first."""
+    """Return the slots to commit per row for the `threshold` and `factor` rules.
+
+    Args:
+        rule: ``threshold`` or ``factor``.
+        sorted_conf: (B, W) confidences of the eligible slots, highest first (ineligible ones after them).
+        n_eligible: (B,) eligible slots per row.
+        threshold: tau for ``threshold``.
+        factor: f for ``factor``.
+        factor_mode: ``exact`` or ``fastdllm``.
+
+    Returns:
+        (B,) int64 counts, each at least 1.
+    """
     width = sorted_conf.shape[1]
     position = np.arange(width)
     inside = position[None, :] < n_eligible[:, None]
@@ -238,9 +271,14 @@ def kendall_tau(fill_step: np.ndarray) -> np.ndarray:
         return np.where(untied > 0, concordant_minus_discordant / np.sqrt(pairs * untied), np.nan)
 
 
-def _plan(length: int, block_length: int | None, tokens_per_step: int | None,
+def block_plan(length: int, block_length: int | None, tokens_per_step: int | None,
           steps: int | None) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """Return the blocks as (start, end) and, for fixed schedules, the steps as (block index, slots to commit)."""
+    """Return the blocks and the fixed schedule of an answer of `length` slots.
+
+    Returns:
+        The blocks as (start, end) slot ranges, and the steps as (block index, slots to commit) pairs (the latter is
+        ignored by the rules that choose their own step sizes).
+    """
     block = length if block_length is None else block_length
     if not isinstance(block, (int, np.integer)) or block < 1:
         raise ValueError(f"block_length must be a positive int; got {block_length!r}")
@@ -290,7 +328,7 @@ def decode(denoiser: Denoiser, batch_size: int, length: int, *, tokens_per_step:
         raise ValueError(f"the factor rule needs factor > 0; got {factor!r}")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
-    blocks, plan = _plan(length, block_length, tokens_per_step, steps)
+    blocks, plan = block_plan(length, block_length, tokens_per_step, steps)
     block_of = np.zeros(length, dtype=np.int64)
     for index, (start, end) in enumerate(blocks):
         block_of[start:end] = index
@@ -323,12 +361,11 @@ def decode(denoiser: Denoiser, batch_size: int, length: int, *, tokens_per_step:
         n_eligible = eligible.sum(axis=1)
         if dynamic:
             sorted_conf = np.take_along_axis(np.asarray(proposal.confidence, dtype=np.float64), order, axis=1)
-            counts = _dynamic_counts(rule, sorted_conf, n_eligible, threshold, factor, factor_mode)
+            counts = dynamic_counts(rule, sorted_conf, n_eligible, threshold, factor, factor_mode)
         counts = np.minimum(counts, n_eligible)
-        chosen = np.zeros_like(eligible)
         rows = np.repeat(np.arange(len(active)), counts)
-        columns = order[rows, np.concatenate([np.arange(c) for c in counts])]
-        chosen[rows, columns] = True
+        rank_in_row = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+        columns = order[rows, rank_in_row]
         sample_rows, slots = active[rows], columns
         tokens[sample_rows, slots] = np.asarray(proposal.value)[rows, columns]
         masked[sample_rows, slots] = False
