@@ -19,6 +19,7 @@ from .answers import enumerate_answers
 from .api import GenerationError, generate, score, score_many, scorer, tasks
 from .build import build
 from .hub import push
+from .reference_decoding.accuracy import oracle_accuracy
 from .registry import TaskSpec, get_task
 from .schema import CANARY, COLUMNS, Score
 
@@ -29,5 +30,5 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 __all__ = [
     "CANARY", "COLUMNS", "GenerationError", "Score", "TaskSpec", "__version__", "build", "enumerate_answers",
-    "generate", "get_task", "push", "score", "score_many", "scorer", "tasks",
+    "generate", "get_task", "oracle_accuracy", "push", "score", "score_many", "scorer", "tasks",
 ]

@@ -1,0 +1,421 @@
+"""The oracle's exact accuracy: every decoding order and every outcome, weighted, in rational arithmetic.
+
+A *state* is what is left to decode: the still-consistent answers restricted to the masked slots (an n x m matrix of
+value numbers) and the block of each masked slot. Its accuracy is the probability that decoding from it ends on a
+correct answer. One step chooses a set S of eligible slots (the rule's distribution over sets, ties broken uniformly)
+and their values (each from its own marginal: sampled, or argmax with a uniform tie-break); the answers that agree
+with those values form the next state, and no agreeing answer means failure.
+
+Memoisation is on states up to renaming: each slot's values are renumbered by first appearance and the answers
+sorted, so isomorphic states (every shuffle state that has already gone wrong, the same answer structure in two
+rows) are computed once. The renumbered state is always a true image of the original, so sharing is sound; it only
+may miss some isomorphic pairs. Chosen sets that differ only in columns that split the answers the same way
+(constant columns, say) share one computation too.
+
+Scores are compared exactly: confidences and margins as counts over the same number of answers, entropies as the
+bit-identical floats of `count_entropy`; thresholds (``threshold``, ``factor``) are checked on float64 confidences,
+exactly as the engine checks them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+from itertools import combinations
+
+import numpy as np
+
+from .engine import dynamic_counts
+from .oracle import AnswerSet, OracleSetup, count_entropy
+
+#: Default budget of one exact computation, in work units: one unit per (state, chosen set) pair plus one per 2000
+#: consistent answers it splits, which is about a third of a millisecond of work each.
+MAX_WORK = 20_000
+
+
+
+#: States with more answers than this skip the (costlier) swap test for interchangeable slots.
+SWAP_TEST_MAX_ROWS = 256
+
+
+class TooLarge(Exception):
+    """The exact computation would take more than its work budget."""
+
+
+def _renumber(rows: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Renumber each column's values by first appearance within each group of rows (rows sorted by group)."""
+    n, m = rows.shape
+    width = int(rows.max()) + 1
+    keys = ((group[:, None] * m + np.arange(m)[None, :]) * width + rows).ravel()  # (group, column, value)
+    unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    group_column = unique // width
+    order = np.lexsort((first, group_column))  # each (group, column)'s values by first appearance
+    sorted_group_column = group_column[order]
+    rank = np.empty(len(unique), dtype=rows.dtype)
+    rank[order] = np.arange(len(unique)) - np.searchsorted(sorted_group_column, sorted_group_column, side="left")
+    return rank[inverse.reshape(-1)].reshape(n, m)
+
+
+def canonical_groups(rows: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Put every group of rows into its memo form: values renumbered by first appearance, rows sorted; twice.
+
+    Args:
+        rows: (n, m) value numbers; each group is the consistent answers of one state, restricted to its masked slots.
+        group: (n,) group number of each row, non-decreasing.
+
+    Returns:
+        The rows (each group isomorphic to its input group, isomorphic groups usually equal) and their group numbers.
+    """
+    if rows.size == 0:
+        return rows, group
+    for _ in range(2):
+        rows = _renumber(rows, group)
+        order = np.lexsort((*rows.T[::-1], group))
+        rows, group = rows[order], group[order]
+    return rows, group
+
+
+def canonical(rows: np.ndarray) -> np.ndarray:
+    """The memo form of one state's rows (see `canonical_groups`)."""
+    return canonical_groups(rows, np.zeros(len(rows), dtype=np.int64))[0]
+
+
+def exact_accuracy(answers: AnswerSet, setup: OracleSetup, max_work: int = MAX_WORK) -> Fraction:
+    """Return the oracle's exact probability of decoding a correct answer.
+
+    Args:
+        answers: The answer set (its length must be ``setup.length``).
+        setup: Schedule, rule and value picks.
+        max_work: Budget in work units (see `MAX_WORK`).
+
+    Returns:
+        The accuracy as a `Fraction`.
+
+    Raises:
+        TooLarge: When the computation needs more than `max_work`.
+    """
+    if answers.length != setup.length:
+        raise ValueError(f"the answers have {answers.length} slots but the setup has {setup.length}")
+    if not setup.dynamic and all(count == 1 for counts in setup.block_counts().values() for count in counts):
+        return Fraction(1)  # one slot per step never leaves the consistent answers: the decode is always right
+    if len(answers) == 1:
+        return Fraction(1)  # every marginal is certain: any decode is right
+    solver = _Solver(setup, max_work)
+    block_of = tuple(block for block, (start, end) in enumerate(setup.blocks()) for _ in range(start, end))
+    if solver.least_work(answers.codes, block_of) > max_work:
+        raise TooLarge
+    return solver.accuracy(answers.codes, block_of)
+
+
+class _Solver:
+    """One exact computation: the recursion over states, with its memo and its work budget.
+
+    The memo lives for one computation only, so whether a computation fits its budget never depends on what ran
+    before it (calibration results are then the same in any order and with any number of processes).
+    """
+
+    def __init__(self, setup: OracleSetup, max_work: int) -> None:
+        self.setup = setup
+        self.memo: dict[tuple, Fraction] = {}
+        self.work_left = max_work
+        self.block_size = [end - start for start, end in setup.blocks()]
+        self.block_counts = setup.block_counts()
+        self.value_dependent = setup.values == "sample" and setup.rule in ("confidence", "threshold", "factor")
+
+    def least_work(self, rows: np.ndarray, blocks: tuple[int, ...]) -> int:
+        """A quick lower bound of the work: the first step's distinct chosen sets, once per step of a fixed schedule
+        (0 for the rules that choose their own step sizes)."""
+        if self.setup.dynamic:
+            return 0
+        eligible = [j for j, block in enumerate(blocks) if block == blocks[0]]
+        counts = [np.bincount(rows[:, j]) for j in range(rows.shape[1])]
+        choices = [chosen for chosen, _, _ in self._choices(blocks[0], eligible, counts, len(rows))]
+        orbit = _column_orbits(rows, eligible) if len(choices) > 2 else {j: j for j in eligible}
+        kinds = {tuple(sorted(Counter(orbit[j] for j in chosen).items())) for chosen in choices}
+        return len(kinds) * sum(len(steps) for steps in self.block_counts.values())
+
+    def accuracy(self, rows: np.ndarray, blocks: tuple[int, ...]) -> Fraction:
+        """Accuracy of the state whose consistent answers on the masked slots are `rows`."""
+        if rows.shape[1] == 0 or rows.shape[0] == 1:
+            return Fraction(1)  # nothing left to decide: every remaining pick is forced and right
+        rows = canonical(rows)
+        return self._value((blocks, rows.tobytes()), rows, blocks)
+
+    def _value(self, key: tuple, rows: np.ndarray, blocks: tuple[int, ...]) -> Fraction:
+        """Accuracy of a state already in memo form."""
+        cached = self.memo.get(key)
+        if cached is None:
+            cached = self.memo[key] = self._expand(rows, blocks)
+        return cached
+
+    def _expand(self, rows: np.ndarray, blocks: tuple[int, ...]) -> Fraction:
+        """Sum over the rule's choices of slots and their value outcomes of probability times the next accuracy."""
+        n = rows.shape[0]
+        eligible = [j for j, block in enumerate(blocks) if block == blocks[0]]
+        counts = [np.bincount(rows[:, j]) for j in range(rows.shape[1])]
+        choices = list(self._choices(blocks[0], eligible, counts, n))
+        orbit = _column_orbits(rows, eligible) if len(choices) > 2 else {j: j for j in eligible}
+        values: dict[tuple, Fraction | int] = {}  # chosen sets that an automorphism maps onto each other share a value
+        total = Fraction(0)
+        for chosen, scale, pattern_weights in choices:
+            kind = tuple(sorted(Counter(orbit[j] for j in chosen).items()))
+            if kind not in values:
+                values[kind] = self._chosen_value(rows, blocks, chosen, pattern_weights)
+            total += scale * values[kind]
+        return total
+
+    def _chosen_value(self, rows: np.ndarray, blocks: tuple[int, ...], chosen: tuple[int, ...],
+                      pattern_weights: Callable[[np.ndarray], list]) -> Fraction | int:
+        """Sum over the chosen slots' value patterns of their weight times the accuracy of the next state."""
+        rest = [j for j in range(rows.shape[1]) if j not in chosen]
+        rest_blocks = tuple(blocks[j] for j in rest)
+        self.work_left -= 1 + len(rows) // 2000
+        if self.work_left < 0:
+            raise TooLarge
+        patterns, bounds, children = _outcomes(rows, chosen, rest)
+        blob, width = children.tobytes(), children.shape[1] * children.itemsize
+        forced: Fraction | int = 0  # weight of outcomes that leave one answer: certain success
+        weights: dict[bytes, Fraction | int] = {}
+        starts: dict[bytes, int] = {}
+        for index, weight in enumerate(pattern_weights(patterns)):
+            start, end = bounds[index], bounds[index + 1]
+            if not weight:
+                continue
+            if start == end:
+                forced += weight
+            else:
+                key = blob[start * width:end * width]
+                weights[key] = weights.get(key, 0) + weight
+                starts.setdefault(key, start)
+        return forced + sum((weight * self._value((rest_blocks, key), children[starts[key]:starts[key] + len(key) // width],
+                                                  rest_blocks) for key, weight in weights.items()), 0)
+
+    def _choices(self, block: int, eligible: list[int], counts: list[np.ndarray], n: int) -> Iterator[tuple]:
+        """Yield (chosen slots, a scale, a function: their values -> weight); P(choice and values) = scale * weight."""
+        setup = self.setup
+        if self.value_dependent:
+            sizes = [self._fixed_count(block, eligible)] if setup.rule == "confidence" else range(1, len(eligible) + 1)
+            levels = {j: _confidence_levels(counts[j], n) for j in eligible}
+            for size in sizes:
+                for chosen in combinations(eligible, size):
+                    others = [levels[j] for j in eligible if j not in chosen]
+                    yield chosen, Fraction(1, n ** size), self._sampled_weight(chosen, counts, others, n, len(eligible))
+            return
+        scores = [self._score(counts[j]) for j in eligible]
+        if setup.dynamic:
+            confidence = np.sort([counts[j].max() / n for j in eligible])[::-1]
+            count = int(dynamic_counts(setup.rule, confidence[None, :], np.array([len(eligible)]), setup.threshold,
+                                       setup.factor, setup.factor_mode)[0])
+        else:
+            count = self._fixed_count(block, eligible)
+        for chosen, probability in _top_sets(eligible, scores, count):
+            chosen_counts = [counts[j] for j in chosen]
+            if setup.values == "sample":
+                yield chosen, probability / n ** len(chosen), lambda patterns, c=chosen_counts: _product(c, patterns)
+            else:
+                ties = math.prod(int((c == c.max()).sum()) for c in chosen_counts)
+                yield chosen, probability / ties, lambda patterns, c=chosen_counts: _all_top(c, patterns)
+
+    def _fixed_count(self, block: int, eligible: list[int]) -> int:
+        """The scheduled step size when `eligible` slots of `block` are still masked."""
+        done = self.block_size[block] - len(eligible)
+        for count in self.block_counts[block]:
+            if done == 0:
+                return min(count, len(eligible))
+            done -= count
+        raise AssertionError("a state fell between two steps of the schedule")
+
+    def _score(self, column_counts: np.ndarray) -> float:
+        """A slot's ranking score when it does not depend on the sampled value (higher is chosen first)."""
+        rule = self.setup.rule
+        if rule == "random":
+            return 0.0
+        if rule == "margin":
+            top = np.sort(column_counts)[::-1]
+            return float(top[0] - (top[1] if len(top) > 1 else 0))
+        if rule == "entropy":
+            return -float(count_entropy(column_counts))
+        return float(column_counts.max())  # confidence, threshold, factor under argmax values
+
+    def _sampled_weight(self, chosen: tuple[int, ...], counts: list[np.ndarray], others: list[dict[int, Fraction]],
+                        n: int, n_eligible: int):
+        """Weight of sampled values under a confidence rule: their counts times the probability the rule picks them."""
+        chosen_counts = [counts[j].tolist() for j in chosen]
+        cache: dict[tuple[int, ...], Fraction] = {}
+
+        def weights(patterns: np.ndarray) -> list[Fraction]:
+            result = []
+            for pattern in patterns.tolist():
+                own = tuple(chosen_counts[t][v] for t, v in enumerate(pattern))
+                if own not in cache:
+                    cache[own] = math.prod(own) * _choice_probability(self.setup, list(own), others, n, n_eligible)
+                result.append(cache[own])
+            return result
+        return weights
+
+
+def _all_top(counts: list[np.ndarray], patterns: np.ndarray) -> list[int]:
+    """Per pattern, 1 when every value is its slot's argmax (a tie-break can pick it), else 0."""
+    on_top = np.ones(len(patterns), dtype=bool)
+    for t, column_counts in enumerate(counts):
+        on_top &= column_counts[patterns[:, t]] == column_counts.max()
+    return on_top.astype(np.int64).tolist()
+
+
+def _product(counts: list[np.ndarray], patterns: np.ndarray) -> list[int]:
+    """Per pattern, the product of its values' counts (exact integers)."""
+    exact_in_int64 = math.prod(int(c.sum()) for c in counts) < 2 ** 62
+    product = np.ones(len(patterns), dtype=np.int64 if exact_in_int64 else object)
+    for t, column_counts in enumerate(counts):
+        product = product * column_counts.astype(product.dtype)[patterns[:, t]]
+    return product.tolist()
+
+
+def _column_orbits(rows: np.ndarray, eligible: list[int]) -> dict[int, int]:
+    """Group the eligible columns into classes within which every swap of two columns is an automorphism.
+
+    A swap of columns i and j (with some renaming of their values) that maps the set of answers onto itself shows
+    that the two columns play the same role. Swaps generate every permutation within a connected class, so two
+    chosen sets that meet every class equally often lead to the same accuracy. Each column is compared with the first
+    column of each existing class with the same value counts: equal after renumbering (a free swap), or, in states of
+    at most `SWAP_TEST_MAX_ROWS` answers, by `_swap_is_automorphism`. A missed symmetry only costs time.
+
+    Returns:
+        Eligible column -> the first column of its class.
+    """
+    representatives: list[int] = []
+    orbit = {}
+    profile = {j: sorted(np.bincount(rows[:, j]).tolist()) for j in eligible}
+    renumbered = _renumber(rows, np.zeros(len(rows), dtype=np.int64))
+    for j in eligible:
+        same_profile = [r for r in representatives if profile[r] == profile[j]]
+        orbit[j] = next((r for r in same_profile if np.array_equal(renumbered[:, r], renumbered[:, j])), j)
+        if orbit[j] == j and len(rows) <= SWAP_TEST_MAX_ROWS:
+            orbit[j] = next((r for r in same_profile if _swap_is_automorphism(rows, r, j)), j)
+        if orbit[j] == j:
+            representatives.append(j)
+    return orbit
+
+
+def _row_codes(rows: np.ndarray) -> np.ndarray:
+    """One integer per row that two rows share exactly when they are equal (mixed radix; rows that need more than
+    62 bits get the index of their distinct row instead)."""
+    radices = [int(column.max()) + 1 for column in rows.T]
+    if math.prod(radices) >= 2 ** 62:
+        return np.unique(rows, axis=0, return_inverse=True)[1].reshape(-1)
+    code = np.zeros(len(rows), dtype=np.int64)
+    for column, radix in zip(rows.T, radices):
+        code = code * radix + column
+    return code
+
+
+def _swap_is_automorphism(rows: np.ndarray, i: int, j: int) -> bool:
+    """Whether swapping columns i and j, then renaming the values of those two columns, maps the rows onto themselves.
+
+    The renaming is read off the answers that the other columns identify on their own (a row whose values outside
+    i and j no other row shares must map to the row with the same values there); values it leaves open are paired
+    in order of first appearance. Whatever the renaming, the final check of the whole row set keeps the answer sound.
+    """
+    others = [c for c in range(rows.shape[1]) if c not in (i, j)]
+    swapped = rows.copy()
+    swapped[:, [i, j]] = rows[:, [j, i]]
+    if others:
+        rest = _row_codes(np.concatenate([rows[:, others], swapped[:, others]]))
+        rest_rows, rest_swapped = rest[: len(rows)], rest[len(rows):]
+        distinct, first, count = np.unique(rest_rows, return_index=True, return_counts=True)
+        position = np.minimum(np.searchsorted(distinct, rest_swapped), len(distinct) - 1)
+        if not np.array_equal(distinct[position], rest_swapped):
+            return False
+        single = count[position] == 1
+        sources, targets = swapped[single], rows[first[position[single]]]
+    else:
+        sources = targets = rows[:0]
+    for column in (i, j):
+        pairs = np.unique(np.stack([sources[:, column], targets[:, column]], axis=1), axis=0)
+        if len(np.unique(pairs[:, 0])) != len(pairs) or len(np.unique(pairs[:, 1])) != len(pairs):
+            return False
+        renaming = dict(pairs.tolist())
+        free_targets = [v for v in dict.fromkeys(rows[:, column].tolist()) if v not in set(renaming.values())]
+        free_sources = [v for v in dict.fromkeys(swapped[:, column].tolist()) if v not in renaming]
+        renaming.update(zip(free_sources, free_targets))
+        lookup = np.array([renaming.get(v, -1) for v in range(int(swapped[:, column].max()) + 1)])
+        swapped[:, column] = lookup[swapped[:, column]]
+    if (swapped < 0).any():
+        return False
+    codes = _row_codes(np.concatenate([rows, swapped]))
+    return bool(np.array_equal(np.sort(codes[: len(rows)]), np.sort(codes[len(rows):])))
+
+
+def _outcomes(rows: np.ndarray, chosen: tuple[int, ...], rest: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split a state's answers by the values they take on the chosen slots.
+
+    Returns:
+        The distinct value patterns (G, len(chosen)); bounds (G + 1,) such that the next state after pattern g is
+        ``children[bounds[g]:bounds[g + 1]]`` in memo form, empty when one answer or no masked slot is left (the rest
+        of the decode is then certain to succeed); and the children rows.
+    """
+    sub = rows[:, list(chosen)]
+    _, first, group = np.unique(_row_codes(sub), return_index=True, return_inverse=True)
+    group = group.reshape(-1)
+    sizes = np.bincount(group, minlength=len(first))
+    keep = sizes[group] > 1 if rest else np.zeros(len(group), dtype=bool)
+    order = np.argsort(group[keep], kind="stable")
+    children, child_group = canonical_groups(rows[keep][order][:, rest], group[keep][order])
+    return sub[first], np.searchsorted(child_group, np.arange(len(first) + 1)), children
+
+
+def _top_sets(eligible: list[int], scores: list[float], count: int) -> Iterator[tuple[tuple[int, ...], Fraction]]:
+    """Yield every set of `count` highest-scoring slots with its probability under a uniform tie-break."""
+    cut = sorted(scores, reverse=True)[count - 1]
+    above = [j for j, score in zip(eligible, scores) if score > cut]
+    tied = [j for j, score in zip(eligible, scores) if score == cut]
+    need = count - len(above)
+    probability = Fraction(1, math.comb(len(tied), need))
+    for picked in combinations(tied, need):
+        yield tuple(sorted(above + list(picked))), probability
+
+
+def _confidence_levels(column_counts: np.ndarray, n: int) -> dict[int, Fraction]:
+    """Distribution of a slot's confidence (as a count) when its value is sampled: P(count = c) = c * #values / n."""
+    levels: dict[int, Fraction] = {}
+    for count in column_counts.tolist():
+        if count:
+            levels[count] = levels.get(count, Fraction(0)) + Fraction(count, n)
+    return levels
+
+
+def _choice_probability(setup: OracleSetup, own: list[int], others: list[dict[int, Fraction]], n: int,
+                        n_eligible: int) -> Fraction:
+    """Probability that a confidence rule picks exactly the chosen slots, given their sampled confidences `own`
+    (counts), when the other eligible slots' confidences are random with distributions `others`.
+
+    The chosen set must be the top of the ranking: every other confidence is at most s = min(own), and among the
+    e chosen and u other slots tied at s the tie-break must put the e chosen first (probability 1 / C(e + u, e)).
+    The rule adds a bound b that every other confidence must stay under (threshold: tau; factor: the threshold of the
+    next position) and conditions on the chosen confidences themselves.
+    """
+    s = min(own)
+    bound = math.inf
+    if setup.rule == "threshold":
+        if s / n >= setup.threshold:
+            bound = setup.threshold
+        elif len(own) > 1:
+            return Fraction(0)
+    elif setup.rule == "factor":
+        checked = len(own) - 1 if setup.factor_mode == "fastdllm" and len(own) == n_eligible else len(own)
+        descending = sorted(own, reverse=True)
+        if any(descending[p - 1] / n < 1.0 - setup.factor / (p + 1) for p in range(2, checked + 1)):
+            return Fraction(0)
+        if len(own) < n_eligible:
+            if setup.factor_mode == "fastdllm" and len(own) == n_eligible - 1:
+                return Fraction(0)
+            bound = 1.0 - setup.factor / (len(own) + 2)
+    polynomial = [Fraction(1)]  # coefficient u: probability that u other slots tie at s (and none is above)
+    for levels in others:
+        below = sum((p for c, p in levels.items() if c < s and c / n < bound), Fraction(0))
+        tied = levels.get(s, Fraction(0)) if s / n < bound else Fraction(0)
+        polynomial = [a * below + b * tied for a, b in zip(polynomial + [Fraction(0)], [Fraction(0)] + polynomial)]
+    e = own.count(s)
+    return sum((coefficient / math.comb(e + u, e) for u, coefficient in enumerate(polynomial)), Fraction(0))
