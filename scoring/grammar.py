@@ -4,8 +4,10 @@ A backend turns a text into a `GrammarReport`: the grammar errors it counts, and
 every score's details). Two backends exist:
 
 - ``harper`` (the default): Harper, a Rust grammar checker shipped as the ``harper-py`` wheel: offline, no Java, about
-  half a millisecond per sentence. Harper also reports spelling and style; only the lint kinds in
+  two milliseconds per new sentence. Harper also reports spelling and style; only the lint kinds in
   `HARPER_COUNTED_KINDS` and the rules in `HARPER_COUNTED_RULES` count as grammar errors (see docs/text_tasks.md).
+  Harper's time grows with the number of rules it runs, so the rules whose lints never count
+  (`parallelbench.scoring.harper_rules`) are switched off.
 - ``languagetool``: LanguageTool, the paper's checker, through ``language_tool_python``: a LanguageTool server at the
   URL in ``$PARALLELBENCH_LANGUAGETOOL_URL``, or else a LanguageTool already installed locally (Java needed). It never
   downloads anything: when neither is there, asking for it raises `GrammarBackendUnavailable` with what to do.
@@ -25,6 +27,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version as package_version
 from typing import Protocol
+
+from .harper_rules import UNCOUNTED_RULES
 
 #: Environment variable naming the default backend ("harper" or "languagetool").
 BACKEND_ENV = "PARALLELBENCH_GRAMMAR"
@@ -141,7 +145,12 @@ def _version_of(distribution: str) -> str:
 
 
 class HarperBackend:
-    """Harper through ``harper-py``: offline and fast; one linter per thread (a linter is not thread-safe)."""
+    """Harper through ``harper-py``: offline and fast; one linter per thread (a linter is not thread-safe).
+
+    Only rules that can report a counted error run (the others are in `UNCOUNTED_RULES`), and overlapping lints are
+    all kept (``dedup=False``): Harper's overlap removal is for display, and would let a style hint that covers the
+    same words hide a grammar error.
+    """
 
     name = "harper"
 
@@ -159,16 +168,15 @@ class HarperBackend:
         linter = getattr(self._local, "linter", None)
         if linter is None:
             linter = self._local.linter = self._harper.Linter(self._harper.Dialect.AMERICAN)
-            # SpellCheck only reports Spelling lints, which never count, and it is the costliest rule (about a
-            # fifth of the time per sentence): switched off.
-            linter.set_lint_config({**linter.get_lint_config(), "SpellCheck": False})
+            rules = linter.get_default_lint_config()
+            linter.set_lint_config({rule: False for rule in UNCOUNTED_RULES if rule in rules})
         return linter
 
     def check(self, text: str) -> GrammarReport:
         """Return the counted grammar errors of `text` (see `HARPER_COUNTED_KINDS`, `HARPER_COUNTED_RULES`)."""
         text = text[:MAX_CHECK_CHARS]
         counted, ignored = [], 0
-        for rule, lints in self._linter().organized_lints(text, language="plaintext").items():
+        for rule, lints in self._linter().organized_lints(text, language="plaintext", dedup=False).items():
             for lint in lints:
                 if lint.lint_kind in HARPER_COUNTED_KINDS or rule in HARPER_COUNTED_RULES:
                     counted.append((lint.span.start, GrammarError(f"harper:{rule}", lint.problem_text, lint.message)))

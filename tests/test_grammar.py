@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import harper
 import pytest
 
 from parallelbench.scoring import grammar
+from parallelbench.scoring.harper_rules import UNCOUNTED_RULES
 
 FIXTURE = Path(__file__).parent / "data" / "grammar_fixture.jsonl"
 #: The default backend's measured agreement on the fixture is 65/74 (docs/text_tasks.md); this floor catches a
@@ -58,8 +60,43 @@ def test_report_names_backend_and_version():
 
 
 def test_style_and_spelling_findings_do_not_count():
-    report = grammar.check_grammar("Ths is a very good idea.")  # a misspelling and a style suggestion
-    assert report.ok and report.ignored >= 1  # the style suggestion (SpellCheck is switched off)
+    assert grammar.check_grammar("Ths is a very good idea.").ok  # a misspelling and a style suggestion
+
+
+def test_uncounted_rules_are_harper_rules_and_exclude_the_counted_ones():
+    rules = harper.Linter().get_default_lint_config()
+    assert UNCOUNTED_RULES <= set(rules)  # a Harper upgrade that renames rules must regenerate the list
+    assert not UNCOUNTED_RULES & grammar.HARPER_COUNTED_RULES
+    assert {"RepeatedWords", "AnA", "PronounVerbAgreement", "RegularIrregulars"}.isdisjoint(UNCOUNTED_RULES)
+
+
+def _perturbed(sentences: list[str]) -> list[str]:
+    """Typical parallel-decoding damage to clean sentences: a doubled, dropped or swapped word, a wrong verb form."""
+    out = []
+    for i, sentence in enumerate(sentences):
+        words = sentence.split()
+        k = i % (len(words) - 1)
+        out += [
+            " ".join(words[: k + 1] + words[k:]),
+            " ".join(words[:k] + words[k + 1 :]),
+            " ".join(words[:k] + [words[k + 1], words[k]] + words[k + 2 :]),
+            " ".join({"is": "are", "are": "is", "was": "were", "were": "was", "has": "have", "a": "an", "an": "a"}
+                     .get(word, word) for word in words),
+        ]
+    return out
+
+
+def test_switching_off_uncounted_rules_changes_no_verdict():
+    """The backend's verdicts equal those of Harper running every default rule, counted the same way."""
+    everything = harper.Linter(harper.Dialect.AMERICAN)
+    texts = [row["text"] for row in _fixture()]
+    texts += _perturbed([row["text"] for row in _fixture() if row["grammatical"]])
+    for text in texts:
+        lints = everything.organized_lints(text, language="plaintext", dedup=False)
+        flagged = any(lint.lint_kind in grammar.HARPER_COUNTED_KINDS or rule in grammar.HARPER_COUNTED_RULES
+                      for rule, found in lints.items() for lint in found)
+        errors = [error for error in grammar.get_backend().check(text).errors if error.rule.startswith("harper:")]
+        assert flagged == bool(errors), text
 
 
 def test_same_text_same_report():
