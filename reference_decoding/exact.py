@@ -318,34 +318,32 @@ def _swap_is_automorphism(rows: np.ndarray, i: int, j: int) -> bool:
     i and j no other row shares must map to the row with the same values there); values it leaves open are paired
     in order of first appearance. Whatever the renaming, the final check of the whole row set keeps the answer sound.
     """
-    others = [c for c in range(rows.shape[1]) if c not in (i, j)]
-    swapped = rows.copy()
-    swapped[:, [i, j]] = rows[:, [j, i]]
-    if others:
-        rest = _row_codes(np.concatenate([rows[:, others], swapped[:, others]]))
-        rest_rows, rest_swapped = rest[: len(rows)], rest[len(rows):]
-        distinct, first, count = np.unique(rest_rows, return_index=True, return_counts=True)
-        position = np.minimum(np.searchsorted(distinct, rest_swapped), len(distinct) - 1)
-        if not np.array_equal(distinct[position], rest_swapped):
+    table = rows.tolist()
+    rest_of = lambda row: tuple(v for c, v in enumerate(row) if c != i and c != j)
+    by_rest: dict[tuple, list[list[int]]] = {}
+    for row in table:
+        by_rest.setdefault(rest_of(row), []).append(row)
+    renaming: tuple[dict[int, int], dict[int, int]] = ({}, {})
+    for row in table:  # the swapped row has row[j] in column i and row[i] in column j
+        targets = by_rest[rest_of(row)]  # swapping i and j leaves the other columns alone
+        if len(targets) == 1:
+            for side, (source, target) in enumerate(((row[j], targets[0][i]), (row[i], targets[0][j]))):
+                if renaming[side].setdefault(source, target) != target:
+                    return False
+    for side, (source_column, target_column) in enumerate(((j, i), (i, j))):
+        mapping = renaming[side]
+        if len(set(mapping.values())) != len(mapping):
             return False
-        single = count[position] == 1
-        sources, targets = swapped[single], rows[first[position[single]]]
-    else:
-        sources = targets = rows[:0]
-    for column in (i, j):
-        pairs = np.unique(np.stack([sources[:, column], targets[:, column]], axis=1), axis=0)
-        if len(np.unique(pairs[:, 0])) != len(pairs) or len(np.unique(pairs[:, 1])) != len(pairs):
-            return False
-        renaming = dict(pairs.tolist())
-        free_targets = [v for v in dict.fromkeys(rows[:, column].tolist()) if v not in set(renaming.values())]
-        free_sources = [v for v in dict.fromkeys(swapped[:, column].tolist()) if v not in renaming]
-        renaming.update(zip(free_sources, free_targets))
-        lookup = np.array([renaming.get(v, -1) for v in range(int(swapped[:, column].max()) + 1)])
-        swapped[:, column] = lookup[swapped[:, column]]
-    if (swapped < 0).any():
-        return False
-    codes = _row_codes(np.concatenate([rows, swapped]))
-    return bool(np.array_equal(np.sort(codes[: len(rows)]), np.sort(codes[len(rows):])))
+        taken = set(mapping.values())
+        free_sources = [v for v in dict.fromkeys(row[source_column] for row in table) if v not in mapping]
+        free_targets = [v for v in dict.fromkeys(row[target_column] for row in table) if v not in taken]
+        mapping.update(zip(free_sources, free_targets))
+    image = set()
+    for row in table:
+        swapped = list(row)
+        swapped[i], swapped[j] = renaming[0].get(row[j], -1), renaming[1].get(row[i], -1)
+        image.add(tuple(swapped))
+    return image == set(map(tuple, table))
 
 
 def _outcomes(rows: np.ndarray, chosen: tuple[int, ...], rest: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -50,12 +50,13 @@ class AnswerSet:
             raise ValueError("every answer must have the same, non-zero number of units")
         if len(set(answers)) != len(answers):
             raise ValueError("the answers must be distinct")
-        numbering: list[dict[str, int]] = [{} for _ in range(length)]
-        codes = np.array(
-            [[numbering[i].setdefault(unit, len(numbering[i])) for i, unit in enumerate(answer)] for answer in answers],
-            dtype=np.int64,
-        )
-        return cls(codes, tuple(tuple(slot) for slot in numbering))
+        numbering: list[dict[str, int]] = []
+        columns = []
+        for slot in zip(*answers):
+            numbers: dict[str, int] = {}
+            columns.append([numbers.setdefault(unit, len(numbers)) for unit in slot])
+            numbering.append(numbers)
+        return cls(np.array(columns, dtype=np.int64).T.copy(), tuple(tuple(numbers) for numbers in numbering))
 
     @property
     def length(self) -> int:
