@@ -28,6 +28,8 @@ import resource
 import time
 from collections import Counter
 
+from threadpoolctl import threadpool_limits
+
 import parallelbench as pb
 from parallelbench.parallel import generate_tasks
 from parallelbench.reference_decoding.calibrate import (
@@ -94,8 +96,9 @@ def main() -> None:
     subset = [row for task_rows in enumerable.values() for row in task_rows]
     total_enumerable = sum(1 for row in rows if _answers(row) is not None)
     started = time.perf_counter()
-    for row in subset:
-        naive_row(row)
+    with threadpool_limits(limits=1, user_api="blas"):  # the same BLAS setting as ours, for a fair comparison
+        for row in subset:
+            naive_row(row)
     per_row = (time.perf_counter() - started) / len(subset)
     baseline = per_row * total_enumerable
     print(f"naive baseline (every row alone, Monte Carlo {SAMPLES} decodes per setting): {per_row * 1000:.0f} ms/row "

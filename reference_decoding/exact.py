@@ -20,7 +20,6 @@ exactly as the engine checks them.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from itertools import combinations
@@ -33,9 +32,6 @@ from .oracle import AnswerSet, OracleSetup, count_entropy
 #: Default budget of one exact computation, in work units: one unit per (state, chosen set) pair plus one per 2000
 #: consistent answers it splits, which is about a third of a millisecond of work each.
 MAX_WORK = 20_000
-
-
-
 #: States with more answers than this skip the (costlier) swap test for interchangeable slots.
 SWAP_TEST_MAX_ROWS = 256
 
@@ -125,16 +121,28 @@ class _Solver:
         self.value_dependent = setup.values == "sample" and setup.rule in ("confidence", "threshold", "factor")
 
     def least_work(self, rows: np.ndarray, blocks: tuple[int, ...]) -> int:
-        """A quick lower bound of the work: the first step's distinct chosen sets, once per step of a fixed schedule
-        (0 for the rules that choose their own step sizes)."""
-        if self.setup.dynamic:
-            return 0
+        """A quick estimate of the work, to skip hopeless computations before they start.
+
+        The first step's distinct chosen sets (up to interchangeable slots) are counted, and a fixed schedule's later
+        steps are assumed to shrink in proportion to their number of candidate sets (C(masked, step size)); the
+        rules that choose their own step sizes count the first step only. Counting stops past the budget.
+        """
         eligible = [j for j, block in enumerate(blocks) if block == blocks[0]]
         counts = [np.bincount(rows[:, j]) for j in range(rows.shape[1])]
-        choices = [chosen for chosen, _, _ in self._choices(blocks[0], eligible, counts, len(rows))]
-        orbit = _column_orbits(rows, eligible) if len(choices) > 2 else {j: j for j in eligible}
-        kinds = {tuple(sorted(Counter(orbit[j] for j in chosen).items())) for chosen in choices}
-        return len(kinds) * sum(len(steps) for steps in self.block_counts.values())
+        orbit = _column_orbits(rows, eligible)
+        candidate_sets = []
+        for (start, end), step_sizes in zip(self.setup.blocks(), self.block_counts.values()):
+            left = end - start
+            for size in step_sizes:
+                candidate_sets.append(math.comb(left, size))
+                left -= size
+        growth = 1.0 if self.setup.dynamic else sum(candidate_sets) / candidate_sets[0]
+        kinds = 0
+        for _ in self._choices(blocks[0], eligible, counts, len(rows), orbit):
+            kinds += 1
+            if kinds * growth > self.work_left:
+                break
+        return math.ceil(kinds * growth)
 
     def accuracy(self, rows: np.ndarray, blocks: tuple[int, ...]) -> Fraction:
         """Accuracy of the state whose consistent answers on the masked slots are `rows`."""
@@ -155,15 +163,10 @@ class _Solver:
         n = rows.shape[0]
         eligible = [j for j, block in enumerate(blocks) if block == blocks[0]]
         counts = [np.bincount(rows[:, j]) for j in range(rows.shape[1])]
-        choices = list(self._choices(blocks[0], eligible, counts, n))
-        orbit = _column_orbits(rows, eligible) if len(choices) > 2 else {j: j for j in eligible}
-        values: dict[tuple, Fraction | int] = {}  # chosen sets that an automorphism maps onto each other share a value
+        orbit = _column_orbits(rows, eligible)
         total = Fraction(0)
-        for chosen, scale, pattern_weights in choices:
-            kind = tuple(sorted(Counter(orbit[j] for j in chosen).items()))
-            if kind not in values:
-                values[kind] = self._chosen_value(rows, blocks, chosen, pattern_weights)
-            total += scale * values[kind]
+        for chosen, scale, pattern_weights in self._choices(blocks[0], eligible, counts, n, orbit):
+            total += scale * self._chosen_value(rows, blocks, chosen, pattern_weights)
         return total
 
     def _chosen_value(self, rows: np.ndarray, blocks: tuple[int, ...], chosen: tuple[int, ...],
@@ -192,16 +195,19 @@ class _Solver:
         return forced + sum((weight * self._value((rest_blocks, key), children[starts[key]:starts[key] + len(key) // width],
                                                   rest_blocks) for key, weight in weights.items()), 0)
 
-    def _choices(self, block: int, eligible: list[int], counts: list[np.ndarray], n: int) -> Iterator[tuple]:
-        """Yield (chosen slots, a scale, a function: their values -> weight); P(choice and values) = scale * weight."""
+    def _choices(self, block: int, eligible: list[int], counts: list[np.ndarray], n: int,
+                 orbit: dict[int, int]) -> Iterator[tuple]:
+        """Yield (chosen slots, a scale, a function: their values -> weight) such that the probability of choosing
+        these slots, or any set an interchange of slots maps them to, with these values is scale * weight."""
         setup = self.setup
         if self.value_dependent:
             sizes = [self._fixed_count(block, eligible)] if setup.rule == "confidence" else range(1, len(eligible) + 1)
             levels = {j: _confidence_levels(counts[j], n) for j in eligible}
             for size in sizes:
-                for chosen in combinations(eligible, size):
+                for chosen, ways in _kinds(eligible, orbit, size):
                     others = [levels[j] for j in eligible if j not in chosen]
-                    yield chosen, Fraction(1, n ** size), self._sampled_weight(chosen, counts, others, n, len(eligible))
+                    yield chosen, Fraction(ways, n ** size), self._sampled_weight(chosen, counts, others, n,
+                                                                                  len(eligible))
             return
         scores = [self._score(counts[j]) for j in eligible]
         if setup.dynamic:
@@ -210,7 +216,7 @@ class _Solver:
                                        setup.factor, setup.factor_mode)[0])
         else:
             count = self._fixed_count(block, eligible)
-        for chosen, probability in _top_sets(eligible, scores, count):
+        for chosen, probability in _top_sets(eligible, scores, count, orbit):
             chosen_counts = [counts[j] for j in chosen]
             if setup.values == "sample":
                 yield chosen, probability / n ** len(chosen), lambda patterns, c=chosen_counts: _product(c, patterns)
@@ -240,7 +246,7 @@ class _Solver:
         return float(column_counts.max())  # confidence, threshold, factor under argmax values
 
     def _sampled_weight(self, chosen: tuple[int, ...], counts: list[np.ndarray], others: list[dict[int, Fraction]],
-                        n: int, n_eligible: int):
+                        n: int, n_eligible: int) -> Callable[[np.ndarray], list[Fraction]]:
         """Weight of sampled values under a confidence rule: their counts times the probability the rule picks them."""
         chosen_counts = [counts[j].tolist() for j in chosen]
         cache: dict[tuple[int, ...], Fraction] = {}
@@ -285,6 +291,8 @@ def _column_orbits(rows: np.ndarray, eligible: list[int]) -> dict[int, int]:
     Returns:
         Eligible column -> the first column of its class.
     """
+    if len(eligible) < 2:
+        return {j: j for j in eligible}
     representatives: list[int] = []
     orbit = {}
     profile = {j: sorted(np.bincount(rows[:, j]).tolist()) for j in eligible}
@@ -364,15 +372,39 @@ def _outcomes(rows: np.ndarray, chosen: tuple[int, ...], rest: list[int]) -> tup
     return sub[first], np.searchsorted(child_group, np.arange(len(first) + 1)), children
 
 
-def _top_sets(eligible: list[int], scores: list[float], count: int) -> Iterator[tuple[tuple[int, ...], Fraction]]:
-    """Yield every set of `count` highest-scoring slots with its probability under a uniform tie-break."""
+def _top_sets(eligible: list[int], scores: list[float], count: int,
+              orbit: dict[int, int]) -> Iterator[tuple[tuple[int, ...], Fraction]]:
+    """Yield the sets of `count` highest-scoring slots, one per kind (see `_kinds`), with the probability that a
+    uniform tie-break picks a set of that kind."""
     cut = sorted(scores, reverse=True)[count - 1]
     above = [j for j, score in zip(eligible, scores) if score > cut]
     tied = [j for j, score in zip(eligible, scores) if score == cut]
     need = count - len(above)
-    probability = Fraction(1, math.comb(len(tied), need))
-    for picked in combinations(tied, need):
-        yield tuple(sorted(above + list(picked))), probability
+    for picked, ways in _kinds(tied, orbit, need):
+        yield tuple(sorted(above + list(picked))), Fraction(ways, math.comb(len(tied), need))
+
+
+def _kinds(pool: list[int], orbit: dict[int, int], size: int) -> Iterator[tuple[tuple[int, ...], int]]:
+    """Yield one representative of every way to pick `size` slots of `pool` up to interchangeable slots, with the
+    number of picks it stands for: picks that take as many slots from each class of `orbit` lead to one accuracy."""
+    classes: dict[int, list[int]] = {}
+    for j in pool:
+        classes.setdefault(orbit[j], []).append(j)
+    members = list(classes.values())
+    room = [sum(len(group) for group in members[index:]) for index in range(len(members) + 1)]
+
+    def pick(index: int, left: int) -> Iterator[tuple[tuple[int, ...], int]]:
+        if left > room[index]:
+            return
+        if index == len(members):
+            yield (), 1
+            return
+        group = members[index]
+        for taken in range(min(left, len(group)) + 1):
+            for rest, ways in pick(index + 1, left - taken):
+                yield tuple(group[:taken]) + rest, math.comb(len(group), taken) * ways
+
+    yield from pick(0, size)
 
 
 def _confidence_levels(column_counts: np.ndarray, n: int) -> dict[int, Fraction]:
