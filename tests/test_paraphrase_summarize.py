@@ -57,32 +57,55 @@ def test_summaries_have_two_to_four_people():
 
 def test_copy_of_the_source_scores_zero():
     verdict = pb.score(PARAPHRASE_ROW, "Maria Lopez bought 12 laptops from Smith LLC in Denver on Monday.")
-    assert verdict.details["metric"] == 0.0 and not verdict.correct and verdict.details["bleu"] == 1.0
+    assert verdict.value == 0.0 and not verdict.correct and verdict.details["bleu"] == 1.0
 
 
-def test_good_paraphrase_passes_and_names_its_methods():
+def test_good_paraphrase_passes_with_the_papers_graded_score_and_names_its_methods():
     verdict = pb.score(PARAPHRASE_ROW, "On Monday in Denver, Smith LLC sold 12 laptops to Maria Lopez.")
-    assert verdict.correct and verdict.value == 1.0, verdict.reason
-    assert 0.3 <= verdict.details["metric"] < 1.0
+    assert verdict.correct, verdict.reason
+    assert val.PARAPHRASE_PASS <= verdict.value < 1.0
     assert verdict.details["similarity_method"] in (similarity.MODEL_METHOD, similarity.FALLBACK_METHOD)
     assert verdict.details["grammar_backend"] == "harper"
 
 
-def test_paraphrase_that_drops_an_entity_fails():
+def test_paraphrase_that_drops_an_entity_fails_but_keeps_its_graded_score():
     verdict = pb.score(PARAPHRASE_ROW, "On Monday in Denver, Smith LLC sold some laptops to Maria Lopez.")
     assert not verdict.correct and verdict.details["missing_entities"] == ["12"]
+    assert verdict.value > 0.0  # the paper's metric has no entity check; the verdict adds it
 
 
 def test_ungrammatical_paraphrase_scores_zero():
     verdict = pb.score(PARAPHRASE_ROW, "On Monday in Denver, Smith LLC sold sold 12 laptops to to Maria Lopez.")
-    assert verdict.details["metric"] == 0.0 and not verdict.details["grammatical"]
+    assert verdict.value == 0.0 and not verdict.correct and not verdict.details["grammatical"]
+
+
+@pytest.mark.parametrize("text", [
+    "Maria Lopez bought laptops in Denver.", "Smith LLC sold 12 laptops to Maria Lopez on Monday in Denver.",
+    "On Monday, Maria Lopez purchased twelve laptops.", "Denver laptops Monday.",
+])
+def test_paraphrase_value_is_the_papers_product(text):
+    verdict = pb.score(PARAPHRASE_ROW, text)
+    d = verdict.details
+    assert verdict.value == pytest.approx((1 - d["bleu"]) * d["similarity"] * d["grammatical"], abs=1e-5)
+    assert verdict.correct == (verdict.value >= val.PARAPHRASE_PASS and not d["missing_entities"])
 
 
 # --- summary score ----------------------------------------------------------------------------------------------
 
-def test_reworded_summary_with_all_facts_passes():
+def test_reworded_summary_with_all_facts_passes_with_its_rouge_l():
     verdict = pb.score(SUMMARY_ROW, "Ben and Ann are meeting at the cafe on Friday at 5 pm.")
-    assert verdict.correct, verdict.reason and verdict.details["facts_ok"]
+    assert verdict.correct and verdict.details["facts_ok"], verdict.reason
+    assert verdict.value == verdict.details["rouge_l"] and val.SUMMARY_PASS <= verdict.value < 1.0
+
+
+def test_copied_reference_summary_scores_one():
+    verdict = pb.score(SUMMARY_ROW, "Ann and Ben will meet at the cafe on Friday at 5 pm.")
+    assert verdict.correct and verdict.value == 1.0
+
+
+def test_ungrammatical_summary_scores_zero():
+    verdict = pb.score(SUMMARY_ROW, "Ann and Ben will will meet at the cafe on Friday at 5 pm.")
+    assert verdict.value == 0.0 and not verdict.correct and verdict.details["rouge_l"] > 0.9
 
 
 def test_summary_missing_a_person_or_fact_fails():
@@ -135,12 +158,31 @@ def test_garbage_never_raises(row, prediction):
     assert not verdict.correct and 0.0 <= verdict.value <= 1.0
 
 
+@pytest.mark.parametrize("row", [PARAPHRASE_ROW, SUMMARY_ROW])
+@pytest.mark.parametrize("prediction", [
+    "null", '{"a": 1}', "Ann Ben", "\ud800 lone surrogate", "x" * 1_000_000, "12 34 56 78", "Friday?!", "\u00e9t\u00e9 \u00e0",
+])
+@pytest.mark.parametrize("strict", [True, False])
+def test_text_that_is_not_prose_scores_exactly_zero(row, prediction, strict):
+    verdict = pb.score(row, prediction, strict=strict)
+    assert verdict.value == 0.0 and not verdict.correct and verdict.reason.startswith("not prose")
+
+
+def test_prose_words_counts_runs_of_english_letters_up_to_the_minimum():
+    assert val.prose_words("Ann and Ben meet.") == val.MIN_WORDS
+    assert val.prose_words("a 1 b 2") == 2
+    assert val.prose_words("x" * 46 + " one two") == 2  # longer than any English word
+    assert val.prose_words("x" * 45 + " one two") == 3
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.text(max_size=200))
 def test_scores_are_reproducible_and_bounded(text):
     for row in (PARAPHRASE_ROW, SUMMARY_ROW):
         first, second = pb.score(row, text), pb.score(row, text)
-        assert first == second and first.value in (0.0, 1.0) and 0.0 <= first.details.get("metric", 0.0) <= 1.0
+        assert first == second and 0.0 <= first.value <= 1.0
+        if val.prose_words(text) < val.MIN_WORDS:
+            assert first.value == 0.0 and not first.correct
 
 
 def test_pass_thresholds_are_documented_values():

@@ -1,22 +1,27 @@
-"""Scores for paraphrase and summarization: overlap, similarity and grammar, plus an exact facts check.
+"""Scores for paraphrase and summarization: the paper's continuous metrics, a pass threshold and exact facts checks.
 
-Paraphrase (as in the paper): ``score = (1 - BLEU(prediction, source)) x similarity(prediction, source) x grammar``,
+Paraphrase (as in the paper): ``value = (1 - BLEU(prediction, source)) x similarity(prediction, source) x grammar``,
 where grammar is 1 when the grammar backend finds no counted error and 0 otherwise. A copy of the source scores 0;
-a fluent rewording that keeps the meaning scores high. Correct means ``score >= PARAPHRASE_PASS`` and every entity of
+a fluent rewording that keeps the meaning scores high. Correct means ``value >= PARAPHRASE_PASS`` and every entity of
 the source (the reference's ``entities``: people, company, city, day, month, number) kept as whole words.
 
-Summarization: ``score = ROUGE-L(prediction, reference summary) x grammar``. Beside it, an exact facts check: the
+Summarization: ``value = ROUGE-L(prediction, reference summary) x grammar``. Beside it, an exact facts check: the
 summary names every person of the dialogue and every key fact (the place, item or day of the plan), as whole words,
-ignoring case. Correct means the facts check holds and ``score >= SUMMARY_PASS``.
+ignoring case. Correct means the facts check holds and ``value >= SUMMARY_PASS``.
 
-The Score's value is 1.0 when correct and 0.0 otherwise (the contract every task keeps: a gold answer scores 1.0);
-the paper's continuous score is ``details["metric"]``, to average where the paper does. Every part is in the
-details, with the grammar backend and the similarity method (``minilm`` or
+The Score's ``value`` is the paper's metric, in [0, 1]: average it to compare with the paper. ``correct`` is the
+threshold decision with the facts checks, so a gold answer is correct while its value is below 1 (a good paraphrase
+must differ from its source). Before any metric, a prediction must be prose: at least `MIN_WORDS` words of English
+letters (a word is a run of 1 to `MAX_WORD_LETTERS` letters a-z). Anything else (empty text, markup, numbers, JSON,
+one or two words, a run of letters longer than any English word) scores exactly 0: the metrics would otherwise give
+it a little credit, since a sentence model finds some similarity in any text and a summary shares words such as "a".
+Every part is in the details, with the grammar backend and the similarity method (``minilm`` or
 ``lexical-fallback``) and their versions. Lenient mode forgives an "Answer:" prefix, a code fence and wrapping quotes.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..schema import Score
@@ -31,7 +36,14 @@ PARAPHRASE_PASS = 0.3
 #: A summary is correct when its facts check holds and its score reaches this.
 SUMMARY_PASS = 0.3
 
+#: A prediction needs this many words to be prose: the sources and summaries state facts about named people, things
+#: and days, and no text of fewer than three words (a subject, a verb and what it acts on) can restate one.
+MIN_WORDS = 3
+#: The longest word in major English dictionaries has 45 letters; a longer run of letters is not a word.
+MAX_WORD_LETTERS = 45
+
 _WRAPPING_QUOTES = "\"'\u201c\u201d\u2018\u2019"
+_LETTER_RUN = re.compile(r"[A-Za-z]+")
 
 
 def _text_of(prediction: object, strict: bool) -> str:
@@ -42,6 +54,24 @@ def _text_of(prediction: object, strict: bool) -> str:
     if len(text) >= 2 and text[0] in _WRAPPING_QUOTES and text[-1] in _WRAPPING_QUOTES:
         text = text[1:-1].strip()
     return text
+
+
+def prose_words(text: str) -> int:
+    """Return how many words of English letters `text` holds, counting up to `MIN_WORDS`.
+
+    Args:
+        text: The prediction (after unwrapping in lenient mode).
+
+    Returns:
+        The number of runs of 1 to `MAX_WORD_LETTERS` letters a-z, capped at `MIN_WORDS`.
+    """
+    count = 0
+    for run in _LETTER_RUN.finditer(text):
+        if run.end() - run.start() <= MAX_WORD_LETTERS:
+            count += 1
+            if count == MIN_WORDS:
+                break
+    return count
 
 
 def _missing(found: list[str], names: list[str]) -> list[str]:
@@ -57,11 +87,12 @@ def _check_paraphrase(reference: dict[str, Any], text: str, mode: str) -> Score:
     report = check_grammar(text)
     value = round((1.0 - overlap) * meaning.value * (1.0 if report.ok else 0.0), 6)
     details = {
-        "mode": mode, "metric": value, "missing_entities": missing, "bleu": round(overlap, 6), "similarity": meaning.value, "similarity_method": meaning.method,
-        "similarity_version": meaning.version, "grammatical": report.ok, **report.details(), "threshold": PARAPHRASE_PASS,
+        "mode": mode, "missing_entities": missing, "bleu": round(overlap, 6), "similarity": meaning.value,
+        "similarity_method": meaning.method, "similarity_version": meaning.version, "grammatical": report.ok,
+        **report.details(), "threshold": PARAPHRASE_PASS,
     }
     if value >= PARAPHRASE_PASS and not missing:
-        return Score(1.0, True, "ok", details)
+        return Score(value, True, "ok", details)
     if missing:
         reason = "lost from the source: " + ", ".join(missing)
     elif not report.ok:
@@ -70,7 +101,7 @@ def _check_paraphrase(reference: dict[str, Any], text: str, mode: str) -> Score:
         reason = f"too close to the source (BLEU {overlap:.2f})"
     else:
         reason = f"meaning drifts from the source (similarity {meaning.value:.2f})"
-    return Score(0.0, False, f"{reason}; metric {value:.2f}", details)
+    return Score(value, False, f"{reason}; score {value:.2f}", details)
 
 
 def _check_summary(reference: dict[str, Any], text: str, mode: str) -> Score:
@@ -81,7 +112,7 @@ def _check_summary(reference: dict[str, Any], text: str, mode: str) -> Score:
     value = round(overlap * (1.0 if report.ok else 0.0), 6)
     facts_ok = not missing_people and not missing_facts
     details = {
-        "mode": mode, "metric": value, "rouge_l": round(overlap, 6), "facts_ok": facts_ok, "missing_people": missing_people,
+        "mode": mode, "rouge_l": round(overlap, 6), "facts_ok": facts_ok, "missing_people": missing_people,
         "missing_facts": missing_facts, "grammatical": report.ok, **report.details(), "threshold": SUMMARY_PASS,
     }
     problems = []
@@ -93,7 +124,7 @@ def _check_summary(reference: dict[str, Any], text: str, mode: str) -> Score:
         problems.append("grammar error: " + "; ".join(details["grammar_errors"][:3]))
     elif value < SUMMARY_PASS:
         problems.append(f"ROUGE-L {overlap:.2f} < {SUMMARY_PASS}")
-    return Score(0.0 if problems else 1.0, not problems, "; ".join(problems) or "ok", details)
+    return Score(value, not problems, "; ".join(problems) or "ok", details)
 
 
 def check(reference: dict[str, Any], prediction: str, strict: bool = False) -> Score:
@@ -105,12 +136,13 @@ def check(reference: dict[str, Any], prediction: str, strict: bool = False) -> S
         strict: Take the text exactly as written.
 
     Returns:
-        A `Score`: 1.0 when correct, else 0.0; the paper's metric in ``details["metric"]``.
+        A `Score` whose value is the paper's metric in [0, 1] (exactly 0 for a prediction that is not prose) and
+        whose ``correct`` is the threshold decision with the facts checks.
     """
     mode = "strict" if strict else "lenient"
     text = _text_of(prediction, strict)
-    if not overlap_tokens(text):
-        return Score(0.0, False, "empty prediction", {"mode": mode})
+    if prose_words(text) < MIN_WORDS:
+        return Score(0.0, False, f"not prose: fewer than {MIN_WORDS} words of English letters", {"mode": mode})
     if "source" in reference:
         return _check_paraphrase(reference, text, mode)
     return _check_summary(reference, text, mode)
