@@ -80,7 +80,8 @@ class GrammarReport:
 
     Attributes:
         errors: The counted grammar errors, in text order.
-        ignored: How many findings the backend reported that do not count (spelling, style, ...).
+        ignored: How many findings of the rules that ran do not count (spelling, style, ...); Harper does not run
+            the rules whose findings never count.
         backend: The backend's name.
         version: The backend's version.
     """
