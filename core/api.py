@@ -9,6 +9,7 @@ import gc
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
@@ -169,20 +170,39 @@ def score(row: Mapping[str, Any], prediction: str, strict: bool = False) -> Scor
     return _guarded(get_task(row["task"]).check, reference, prediction, strict)
 
 
-def score_many(rows: Sequence[Mapping[str, Any]], predictions: Iterable[str], strict: bool = False) -> list[Score]:
+def score_many(rows: Sequence[Mapping[str, Any]], predictions: Iterable[str], strict: bool = False, *,
+               workers: int = 1) -> list[Score]:
     """Score predictions against rows, pairwise; the same results as calling `score` in a loop, faster.
 
     Args:
         rows: The rows.
         predictions: One prediction per row, in the same order.
         strict: As in `score`.
+        workers: Worker processes. Worth it for the text tasks, whose grammar check costs milliseconds per
+            prediction; for list and grid answers, sending rows to workers costs more than scoring them.
 
     Returns:
-        One `Score` per row.
+        One `Score` per row, in order; identical for every worker count.
     """
     predictions = list(predictions)
     if len(predictions) != len(rows):
         raise ValueError(f"got {len(predictions)} predictions for {len(rows)} rows")
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive int; got {workers!r}")
+    if workers == 1 or len(rows) < 2 * SCORE_CHUNK:
+        return _score_chunk((list(rows), predictions, strict))
+    chunks = [(list(rows[i : i + SCORE_CHUNK]), predictions[i : i + SCORE_CHUNK], strict)
+              for i in range(0, len(rows), SCORE_CHUNK)]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return [verdict for chunk in pool.map(_score_chunk, chunks) for verdict in chunk]
+
+
+#: Predictions per unit of work handed to a scoring worker.
+SCORE_CHUNK = 500
+
+
+def _score_chunk(chunk: tuple[list[Mapping[str, Any]], list[Any], bool]) -> list[Score]:
+    rows, predictions, strict = chunk
     prepared: dict[tuple[str, str], tuple[Callable[..., Score], dict[str, Any]]] = {}
     with _gc_paused():
         return [_score_prepared(row, prediction, strict, prepared) for row, prediction in zip(rows, predictions)]

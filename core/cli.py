@@ -12,8 +12,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from .api import score_many
 from .build import build
 from .cards import render_card
@@ -21,6 +19,7 @@ from .folder import checksum_problems, gold_problems, read_manifest, read_rows
 from .hub import push
 from .parallel import write_tasks
 from .registry import get_task, task_names
+from .schema import Score
 
 
 class CliError(Exception):
@@ -106,19 +105,21 @@ def cmd_score(args: argparse.Namespace) -> None:
     scored = [row for row in rows if row["id"] in predictions]
     if not scored:
         raise CliError("no prediction matches a row of the folder")
-    verdicts = score_many(scored, [predictions[row["id"]] for row in tqdm(scored, desc="score", leave=False)],
-                          strict=args.strict)
-    by_task: dict[str, list[float]] = defaultdict(list)
+    verdicts = score_many(scored, [predictions[row["id"]] for row in scored], strict=args.strict, workers=args.workers)
+    by_task: dict[str, list[Score]] = defaultdict(list)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as handle:
         for row, verdict in zip(scored, verdicts):
-            by_task[row["task"]].append(verdict.value)
+            by_task[row["task"]].append(verdict)
             handle.write(json.dumps({"id": row["id"], "task": row["task"], "value": verdict.value,
                                      "correct": verdict.correct, "reason": verdict.reason}, ensure_ascii=False) + "\n")
     missing = len(rows) - len(scored)
-    for task, values in sorted(by_task.items()):
-        print(f"{task}\t{sum(values) / len(values):.4f}\t({len(values)} rows)")
+    print("task\taccuracy\tmean score\trows")
+    for task, task_verdicts in sorted(by_task.items()):
+        accuracy = sum(v.correct for v in task_verdicts) / len(task_verdicts)
+        mean_score = sum(v.value for v in task_verdicts) / len(task_verdicts)
+        print(f"{task}\t{accuracy:.4f}\t{mean_score:.4f}\t{len(task_verdicts)}")
     print(f"verdicts -> {out}" + (f"; {missing} rows had no prediction and were skipped" if missing else ""))
 
 
@@ -184,6 +185,7 @@ def make_parser() -> argparse.ArgumentParser:
     score.add_argument("--out", default="verdicts.jsonl", help="where to write per-row verdicts")
     score.add_argument("--split", default="test")
     score.add_argument("--strict", action="store_true", help="demand exactly the requested output format")
+    score.add_argument("--workers", type=int, default=1, help="worker processes (worth it for the text tasks)")
     score.set_defaults(run=cmd_score)
 
     validate = commands.add_parser("validate", help="check a built folder: checksums and gold answers")

@@ -69,6 +69,13 @@ def test_score_many_equals_the_loop():
     assert pb.score_many(rows, predictions, strict=True) == [pb.score(r, p, strict=True) for r, p in zip(rows, predictions)]
 
 
+def test_score_many_gives_the_same_verdicts_on_several_workers():
+    rows = [row for task in ("waiting_line/shuffle", "words_to_sentence/easy", "puzzle/latin_square_n4")
+            for row in pb.generate(task, n=400, seed=4)]
+    predictions = [row["answer"] if i % 2 else rows[-i]["answer"] for i, row in enumerate(rows)]
+    assert pb.score_many(rows, predictions, workers=2) == pb.score_many(rows, predictions)
+
+
 def test_score_many_rejects_length_mismatch():
     with pytest.raises(ValueError, match="2 predictions for 1 rows"):
         pb.score_many(pb.generate("waiting_line/copy", n=1), ["a", "b"])

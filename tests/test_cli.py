@@ -44,7 +44,7 @@ def test_build_score_and_validate(tmp_path, capsys):
     capsys.readouterr()
     assert main(["score", str(folder), "--predictions", str(predictions), "--out", str(verdicts)]) == 0
     out = capsys.readouterr().out
-    assert "waiting_line/copy\t0.5000\t(100 rows)" in out and "waiting_line/shuffle\t0.5000" in out
+    assert "waiting_line/copy\t0.5000\t0.5000\t100" in out and "waiting_line/shuffle\t0.5000" in out
     lines = [json.loads(line) for line in verdicts.read_text().splitlines()]
     assert len(lines) == 200 and {line["correct"] for line in lines} == {True, False}
 
