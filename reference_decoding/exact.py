@@ -202,7 +202,7 @@ class _Solver:
         setup = self.setup
         if self.value_dependent:
             sizes = [self._fixed_count(block, eligible)] if setup.rule == "confidence" else range(1, len(eligible) + 1)
-            levels = {j: _confidence_levels(counts[j], n) for j in eligible}
+            levels = {j: _confidence_levels(counts[j]) for j in eligible}
             for size in sizes:
                 for chosen, ways in _kinds(eligible, orbit, size):
                     others = [levels[j] for j in eligible if j not in chosen]
@@ -245,19 +245,21 @@ class _Solver:
             return -float(count_entropy(column_counts))
         return float(column_counts.max())  # confidence, threshold, factor under argmax values
 
-    def _sampled_weight(self, chosen: tuple[int, ...], counts: list[np.ndarray], others: list[dict[int, Fraction]],
+    def _sampled_weight(self, chosen: tuple[int, ...], counts: list[np.ndarray], others: list[dict[int, int]],
                         n: int, n_eligible: int) -> Callable[[np.ndarray], list[Fraction]]:
         """Weight of sampled values under a confidence rule: their counts times the probability the rule picks them."""
         chosen_counts = [counts[j].tolist() for j in chosen]
-        cache: dict[tuple[int, ...], Fraction] = {}
+        by_own: dict[tuple[int, ...], Fraction] = {}
+        ties_by_floor: dict[int, list[int]] = {}  # the others' tie polynomial depends on min(own) only
 
         def weights(patterns: np.ndarray) -> list[Fraction]:
             result = []
             for pattern in patterns.tolist():
                 own = tuple(chosen_counts[t][v] for t, v in enumerate(pattern))
-                if own not in cache:
-                    cache[own] = math.prod(own) * _choice_probability(self.setup, list(own), others, n, n_eligible)
-                result.append(cache[own])
+                if own not in by_own:
+                    by_own[own] = math.prod(own) * _choice_probability(self.setup, list(own), others, n, n_eligible,
+                                                                      ties_by_floor)
+                result.append(by_own[own])
             return result
         return weights
 
@@ -407,24 +409,26 @@ def _kinds(pool: list[int], orbit: dict[int, int], size: int) -> Iterator[tuple[
     yield from pick(0, size)
 
 
-def _confidence_levels(column_counts: np.ndarray, n: int) -> dict[int, Fraction]:
-    """Distribution of a slot's confidence (as a count) when its value is sampled: P(count = c) = c * #values / n."""
-    levels: dict[int, Fraction] = {}
+def _confidence_levels(column_counts: np.ndarray) -> dict[int, int]:
+    """Distribution of a slot's confidence (as a count c) when its value is sampled, in units of 1/n:
+    P(count = c) = c * #values with count c / n."""
+    levels: dict[int, int] = {}
     for count in column_counts.tolist():
         if count:
-            levels[count] = levels.get(count, Fraction(0)) + Fraction(count, n)
+            levels[count] = levels.get(count, 0) + count
     return levels
 
 
-def _choice_probability(setup: OracleSetup, own: list[int], others: list[dict[int, Fraction]], n: int,
-                        n_eligible: int) -> Fraction:
+def _choice_probability(setup: OracleSetup, own: list[int], others: list[dict[int, int]], n: int,
+                        n_eligible: int, ties_by_floor: dict[int, list[int]]) -> Fraction:
     """Probability that a confidence rule picks exactly the chosen slots, given their sampled confidences `own`
-    (counts), when the other eligible slots' confidences are random with distributions `others`.
+    (counts), when the other eligible slots' confidences are random with distributions `others` (in units of 1/n).
 
     The chosen set must be the top of the ranking: every other confidence is at most s = min(own), and among the
     e chosen and u other slots tied at s the tie-break must put the e chosen first (probability 1 / C(e + u, e)).
     The rule adds a bound b that every other confidence must stay under (threshold: tau; factor: the threshold of the
-    next position) and conditions on the chosen confidences themselves.
+    next position) and conditions on the chosen confidences themselves. For one chosen set the bound does not depend
+    on the values, so the polynomial of the others' ties is kept per s in `ties_by_floor`.
     """
     s = min(own)
     bound = math.inf
@@ -442,10 +446,14 @@ def _choice_probability(setup: OracleSetup, own: list[int], others: list[dict[in
             if setup.factor_mode == "fastdllm" and len(own) == n_eligible - 1:
                 return Fraction(0)
             bound = 1.0 - setup.factor / (len(own) + 2)
-    polynomial = [Fraction(1)]  # coefficient u: probability that u other slots tie at s (and none is above)
-    for levels in others:
-        below = sum((p for c, p in levels.items() if c < s and c / n < bound), Fraction(0))
-        tied = levels.get(s, Fraction(0)) if s / n < bound else Fraction(0)
-        polynomial = [a * below + b * tied for a, b in zip(polynomial + [Fraction(0)], [Fraction(0)] + polynomial)]
+    if s not in ties_by_floor:
+        polynomial = [1]  # coefficient u (times n ** len(others)): u other slots tie at s and none is above
+        for levels in others:
+            below = sum(weight for c, weight in levels.items() if c < s and c / n < bound)
+            tied = levels.get(s, 0) if s / n < bound else 0
+            polynomial = [a * below + b * tied for a, b in zip(polynomial + [0], [0] + polynomial)]
+        ties_by_floor[s] = polynomial
     e = own.count(s)
-    return sum((coefficient / math.comb(e + u, e) for u, coefficient in enumerate(polynomial)), Fraction(0))
+    total = sum((Fraction(coefficient, math.comb(e + u, e)) for u, coefficient in enumerate(ties_by_floor[s])
+                 if coefficient), Fraction(0))
+    return total / n ** len(others)
