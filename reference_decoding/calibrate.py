@@ -35,7 +35,10 @@ from .accuracy import OracleResult, oracle_result
 from .oracle import UNIT, AnswerSet
 
 #: The calibrated settings: (rule, values) -> the column name used in every report.
-SETTINGS: dict[str, tuple[str, str]] = {"random/sample": ("random", "sample"), "confidence/argmax": ("confidence", "argmax")}
+SETTINGS: dict[str, tuple[str, str]] = {
+    "random/sample": ("random", "sample"),
+    "confidence/argmax": ("confidence", "argmax"),
+}
 #: Answer units per step; None is every slot in one step, reported as "all".
 TOKENS_PER_STEP: tuple[int | None, ...] = (1, 2, 4, None)
 #: Tier -> the lowest tier score it takes (score: mean random/sample accuracy at k = 2, 4, all); below both is "hard".
@@ -304,9 +307,9 @@ def calibrate_folder(folder: str | os.PathLike[str], *, workers: int = 1, progre
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     if "files" in manifest:
-        manifest["files"] = {
-            path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(root.rglob("*")) if path.is_file() and path.name != MANIFEST and ".cache" not in path.parts
-        }
+        listed = [path for path in sorted(root.rglob("*"))
+                  if path.is_file() and path.name != MANIFEST and ".cache" not in path.parts]
+        manifest["files"] = {path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+                             for path in listed}
     manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return summaries

@@ -30,13 +30,14 @@ Rules (which eligible masked slots a step commits):
   so with two masked slots left "fastdllm" always commits both.
 
 ``threshold`` and ``factor`` choose the step size themselves, so they take no ``tokens_per_step`` or ``steps``.
-Ties in every ranking are broken by the seeded RNG, never by tensor order. NFE is the number of denoiser calls a
+Ties in every ranking are broken by the seeded RNG, never by tensor order. Denoisers pick values with `pick_values`
+(one seeded uniform per slot: inverse CDF when sampling, the floor(u * ties)-th of exactly tied maxima at temperature
+0), so one seed means the same draws on every path. NFE is the number of denoiser calls a
 sample took part in (a finished sample is not passed to the denoiser again), which equals its number of steps.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -210,7 +211,8 @@ def summarize(probs: np.ndarray, temperature: float, rng: np.random.Generator,
     probs = round_probabilities(probs, softmax_dtype)
     value = pick_values(probs, temperature, rng.random(probs.shape[:-1]))
     confidence = np.take_along_axis(probs, value[..., None], axis=-1)[..., 0]
-    top_two = np.sort(probs, axis=-1)[..., -2:] if probs.shape[-1] > 1 else np.pad(probs, [(0, 0)] * (probs.ndim - 1) + [(1, 0)])
+    padded = np.concatenate([np.zeros(probs.shape[:-1] + (1,)), probs], axis=-1)  # a zero second-best for V = 1
+    top_two = np.sort(padded, axis=-1)[..., -2:]
     with np.errstate(divide="ignore", invalid="ignore"):
         entropy = -np.where(probs > 0, probs * np.log(probs), 0.0).sum(axis=-1)
     return Proposal(value.astype(np.int64), confidence, top_two[..., 1] - top_two[..., 0], entropy)
@@ -285,7 +287,8 @@ def block_plan(length: int, block_length: int | None, tokens_per_step: int | Non
     blocks = [(start, min(start + block, length)) for start in range(0, length, block)]
     if steps is not None:
         if not isinstance(steps, (int, np.integer)) or steps < 1 or steps % len(blocks):
-            raise ValueError(f"steps must be a positive multiple of the number of blocks ({len(blocks)}); got {steps!r}")
+            raise ValueError(
+                f"steps must be a positive multiple of the number of blocks ({len(blocks)}); got {steps!r}")
         steps = steps // len(blocks)
     plan = [(index, count) for index, (start, end) in enumerate(blocks)
             for count in step_counts(end - start, tokens_per_step, steps)]

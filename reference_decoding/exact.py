@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from fractions import Fraction
-from itertools import combinations
 
 import numpy as np
 
@@ -179,7 +178,7 @@ class _Solver:
             raise TooLarge
         patterns, bounds, children = _outcomes(rows, chosen, rest)
         blob, width = children.tobytes(), children.shape[1] * children.itemsize
-        forced: Fraction | int = 0  # weight of outcomes that leave one answer: certain success
+        value: Fraction | int = 0  # an outcome that leaves one answer adds its weight: certain success
         weights: dict[bytes, Fraction | int] = {}
         starts: dict[bytes, int] = {}
         for index, weight in enumerate(pattern_weights(patterns)):
@@ -187,13 +186,15 @@ class _Solver:
             if not weight:
                 continue
             if start == end:
-                forced += weight
+                value += weight
             else:
                 key = blob[start * width:end * width]
                 weights[key] = weights.get(key, 0) + weight
                 starts.setdefault(key, start)
-        return forced + sum((weight * self._value((rest_blocks, key), children[starts[key]:starts[key] + len(key) // width],
-                                                  rest_blocks) for key, weight in weights.items()), 0)
+        for key, weight in weights.items():
+            child = children[starts[key]:starts[key] + len(key) // width]
+            value += weight * self._value((rest_blocks, key), child, rest_blocks)
+        return value
 
     def _choices(self, block: int, eligible: list[int], counts: list[np.ndarray], n: int,
                  orbit: dict[int, int]) -> Iterator[tuple]:
@@ -329,7 +330,10 @@ def _swap_is_automorphism(rows: np.ndarray, i: int, j: int) -> bool:
     in order of first appearance. Whatever the renaming, the final check of the whole row set keeps the answer sound.
     """
     table = rows.tolist()
-    rest_of = lambda row: tuple(v for c, v in enumerate(row) if c != i and c != j)
+
+    def rest_of(row: list[int]) -> tuple[int, ...]:
+        return tuple(v for c, v in enumerate(row) if c != i and c != j)
+
     by_rest: dict[tuple, list[list[int]]] = {}
     for row in table:
         by_rest.setdefault(rest_of(row), []).append(row)

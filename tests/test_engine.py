@@ -60,7 +60,8 @@ def test_fixed_schedules_cover_every_slot(length, k):
     assert counts == sorted(counts, reverse=True)
 
 
-@pytest.mark.parametrize("bad", [dict(tokens_per_step=0), dict(steps=0), dict(steps=11), dict(tokens_per_step=2, steps=2)])
+@pytest.mark.parametrize("bad", [dict(tokens_per_step=0), dict(steps=0), dict(steps=11),
+                                 dict(tokens_per_step=2, steps=2)])
 def test_bad_schedules_are_refused(bad):
     with pytest.raises(ValueError):
         step_counts(10, **bad)
@@ -147,7 +148,9 @@ def test_ties_are_broken_by_the_seed_not_by_position():
 
 
 def test_decoding_is_seeded():
-    run = lambda seed: decode(UniformDenoiser(), 4, 9, tokens_per_step=2, rule="random", temperature=1.0, seed=seed)
+    def run(seed):
+        return decode(UniformDenoiser(), 4, 9, tokens_per_step=2, rule="random", temperature=1.0, seed=seed)
+
     assert np.array_equal(run(5).tokens, run(5).tokens) and np.array_equal(run(5).fill_step, run(5).fill_step)
     assert not np.array_equal(run(5).fill_step, run(6).fill_step)
 
