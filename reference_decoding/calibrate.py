@@ -11,7 +11,7 @@ else Monte Carlo estimates with a 95% interval; ``method`` says which. The tier 
 accuracy at k = 2, 4 and all (`TIERS`). Rows whose answers cannot be enumerated say so and get no tier.
 
 A built folder is calibrated in place with `calibrate_folder`, which also writes per-task curves to
-``calibration/<config>.json`` for the dataset card.
+``calibration/<config>.json`` for the dataset card (`task_curves`, `write_task_curves`).
 """
 
 from __future__ import annotations
@@ -267,6 +267,18 @@ def task_curves(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
+def write_task_curves(folder: str | os.PathLike[str], config_name: str, curves: Mapping[str, Any]) -> Path:
+    """Write one task's curves (from `task_curves`) to ``<folder>/calibration/<config_name>.json``.
+
+    Returns:
+        The file written.
+    """
+    target = Path(folder) / "calibration" / f"{config_name}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(curves, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return target
+
+
 def calibrate_folder(folder: str | os.PathLike[str], *, workers: int = 1, progress: bool = False) -> dict[str, Any]:
     """Calibrate a built benchmark folder in place.
 
@@ -303,9 +315,7 @@ def calibrate_folder(folder: str | os.PathLike[str], *, workers: int = 1, progre
         if path.name.startswith("test-"):
             summaries[path.parent.name] = task_curves(rows)
     for config_name, summary in summaries.items():
-        target = root / "calibration" / f"{config_name}.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        write_task_curves(root, config_name, summary)
     if "files" in manifest:
         listed = [path for path in sorted(root.rglob("*"))
                   if path.is_file() and path.name != MANIFEST and ".cache" not in path.parts]
