@@ -9,6 +9,14 @@ from typing import Any
 from ..schema import CANARY
 
 
+def _oracle_curve(difficulty: dict[str, Any] | None) -> str:
+    """The oracle's mean accuracy at k = 1, 2, 4, all tokens per step (random order, sampled values), or a dash."""
+    curve = (difficulty or {}).get("curves", {}).get("random/sample")
+    if not curve:
+        return "-"
+    return " / ".join(f"{curve[k]:.2f}" for k in ("1", "2", "4", "all"))
+
+
 def render_card(manifest: dict[str, Any]) -> str:
     """Return the dataset card of a build.
 
@@ -26,7 +34,8 @@ def render_card(manifest: dict[str, Any]) -> str:
         for split in entry["splits"]:
             configs_yaml.append(f"  - split: {split}\n    path: data/{config_name}/{split}-*.parquet")
         answers = entry.get("n_answers") or "uncounted"
-        table.append(f"| `{config_name}` | `{entry['task']}` | {entry['splits'].get('test', 0)} | {answers} |")
+        table.append(f"| `{config_name}` | `{entry['task']}` | {entry['splits'].get('test', 0)} | {answers} | "
+                     f"{_oracle_curve(entry.get('difficulty'))} |")
     template = Template(resources.files(__package__).joinpath("dataset_card.md").read_text(encoding="utf-8"))
     return template.substitute(
         configs_yaml="\n".join(configs_yaml),

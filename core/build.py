@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .cards import render_card
+from .reference_decoding.calibrate import calibrate_rows, task_curves, write_task_curves
 from .generators.people import name_tables_sha256
 from .splits import SPLIT_SEEDS, assemble_splits
 from .registry import get_task, task_names
@@ -87,7 +88,8 @@ def _swap_in(staging: Path, target: Path) -> None:
 
 
 def build(out: str | os.PathLike[str] = "parallelbench", version: str = "0.1.0", *, tasks: Sequence[str] | None = None,
-          splits: Mapping[str, int | None] | None = None, workers: int = 1, progress: bool = False) -> Path:
+          splits: Mapping[str, int | None] | None = None, calibrate: bool = True, workers: int = 1,
+          progress: bool = False) -> Path:
     """Build the benchmark folder: ``data/<config>/<split>-00000-of-00001.parquet``, ``manifest.json``, ``README.md``.
 
     From the folder's parent, ``load_dataset("<folder name>", "<config>", split="test")`` loads it offline.
@@ -98,7 +100,9 @@ def build(out: str | os.PathLike[str] = "parallelbench", version: str = "0.1.0",
         tasks: Which tasks (default: every registered task).
         splits: Split name -> rows per task (None: the task's published count); default: the test split alone.
             Seeds are fixed per split (`SPLIT_SEEDS`) and no input appears in two splits.
-        workers: Worker processes for generation (the output is the same for any count).
+        calibrate: Fill every row's ``difficulty`` with the oracle calibration and write per-task curves to
+            ``calibration/<config>.json`` (see `parallelbench.reference_decoding.calibrate`).
+        workers: Worker processes for generation and calibration (the output is the same for any count).
         progress: Show progress bars.
 
     Returns:
@@ -111,15 +115,16 @@ def build(out: str | os.PathLike[str] = "parallelbench", version: str = "0.1.0",
     _check_replaceable(target)
     names = sorted({get_task(task).name for task in (tasks if tasks is not None else task_names())})
     rows_by_task = assemble_splits(names, splits or {"test": None}, workers=workers, progress=progress)
-    staging = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
+    if calibrate:
+        rows_by_task = _calibrated(rows_by_task, workers, progress)
+    staging = _staging_for(target)
     try:
         configs = {}
         for name, rows_by_split in rows_by_task.items():
             spec = get_task(name)
             for split, rows in rows_by_split.items():
                 write_parquet(rows, staging / f"data/{spec.config_name}/{split}-00000-of-00001.parquet")
-            test_rows = next(iter(rows_by_split.values()))
+            test_rows = rows_by_split["test"]
             counts = sorted({row["n_answers"] for row in test_rows if row["n_answers"] is not None})
             configs[spec.config_name] = {
                 "task": name,
@@ -129,6 +134,8 @@ def build(out: str | os.PathLike[str] = "parallelbench", version: str = "0.1.0",
                 "n_answers": f"{counts[0]}-{counts[-1]}" if len(counts) > 1 else (str(counts[0]) if counts else ""),
                 "generator_version": spec.version,
             }
+            if calibrate:
+                record_curves(staging, configs, spec.config_name, test_rows)
         manifest: dict[str, Any] = {
             "name": "parallelbench",
             "version": version,
@@ -143,14 +150,54 @@ def build(out: str | os.PathLike[str] = "parallelbench", version: str = "0.1.0",
             "code_sha256": _code_hashes(names),
             "name_tables_sha256": name_tables_sha256(),
         }
-        (staging / "README.md").write_text(render_card(manifest), encoding="utf-8")
-        manifest["files"] = {
-            path.relative_to(staging).as_posix(): _sha256(path)
-            for path in sorted(staging.rglob("*")) if path.is_file()
-        }
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        _swap_in(staging, target)
+        finish(staging, manifest, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _calibrated(rows_by_task: dict[str, dict[str, list[dict[str, Any]]]], workers: int,
+                progress: bool) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Calibrate every row of every split in one call (shared answer structures are then computed once)."""
+    flat = [row for rows_by_split in rows_by_task.values() for rows in rows_by_split.values() for row in rows]
+    calibrated = iter(calibrate_rows(flat, workers=workers, progress=progress))
+    return {name: {split: [next(calibrated) for _ in rows] for split, rows in rows_by_split.items()}
+            for name, rows_by_split in rows_by_task.items()}
+
+
+def record_curves(folder: Path, manifest_configs: dict[str, Any], config_name: str,
+                  test_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Write a config's calibration curves to ``calibration/<config>.json`` and summarise them in its manifest entry.
+
+    Returns:
+        The curves as written (see `parallelbench.reference_decoding.calibrate.task_curves`).
+    """
+    curves = task_curves(test_rows)
+    write_task_curves(folder, config_name, curves)
+    manifest_configs[config_name]["difficulty"] = {key: curves[key] for key in ("curves", "tiers", "unit")}
+    return curves
+
+
+def _staging_for(target: Path) -> Path:
+    staging = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    return staging
+
+
+def finish(staging: Path, manifest: dict[str, Any], target: Path) -> None:
+    """Write the card and the manifest (with the sha256 of every file) into `staging`, then swap it in for `target`."""
+    (staging / "README.md").write_text(render_card(manifest), encoding="utf-8")
+    manifest["files"] = {
+        path.relative_to(staging).as_posix(): _sha256(path)
+        for path in sorted(staging.rglob("*")) if path.is_file() and path.name != MANIFEST
+    }
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    _swap_in(staging, target)
+
+
+def stage_copy(target: Path) -> Path:
+    """Copy a build beside itself, to change the copy and `finish` it in place of the original."""
+    staging = _staging_for(target)
+    shutil.copytree(target, staging, ignore=shutil.ignore_patterns(".cache"))
+    return staging

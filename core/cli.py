@@ -18,6 +18,7 @@ from .cards import render_card
 from .folder import checksum_problems, gold_problems, read_manifest, read_rows
 from .hub import push
 from .parallel import write_tasks
+from .reference_decoding.calibrate import calibrate_folder
 from .registry import get_task, task_names
 from .schema import Score
 
@@ -73,7 +74,7 @@ def _parse_splits(pairs: list[str]) -> dict[str, int | None]:
 
 def cmd_build(args: argparse.Namespace) -> None:
     folder = build(args.out, args.version, tasks=args.tasks or None, splits=_parse_splits(args.split),
-                   workers=args.workers, progress=True)
+                   calibrate=not args.no_calibrate, workers=args.workers, progress=True)
     manifest = read_manifest(folder)
     total = sum(sum(entry["splits"].values()) for entry in manifest["configs"].values())
     print(f"built {folder}: {len(manifest['configs'])} configs, {total} rows")
@@ -132,6 +133,15 @@ def cmd_validate(args: argparse.Namespace) -> None:
     print(f"{args.folder}: checksums match, every gold answer passes")
 
 
+def cmd_calibrate(args: argparse.Namespace) -> None:
+    summaries = calibrate_folder(args.folder, workers=args.workers, progress=True)
+    print("config\toracle accuracy, random order, k = 1 / 2 / 4 / all\tcalibrated rows")
+    for config_name, summary in summaries.items():
+        curve = summary["curves"].get("random/sample")
+        shown = " / ".join(f"{curve[k]:.3f}" for k in ("1", "2", "4", "all")) if curve else "-"
+        print(f"{config_name}\t{shown}\t{summary['calibrated_rows']}/{summary['rows']}")
+
+
 def cmd_card(args: argparse.Namespace) -> None:
     card = render_card(read_manifest(args.folder))
     if args.out:
@@ -176,6 +186,7 @@ def make_parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--tasks", nargs="*", metavar="TASK", help="only these tasks (default: all)")
     build_cmd.add_argument("--split", action="append", default=[], metavar="NAME=ROWS",
                            help="also build this split (validation or train) with ROWS rows per task; repeatable")
+    build_cmd.add_argument("--no-calibrate", action="store_true", help="skip the oracle calibration (faster)")
     build_cmd.add_argument("--workers", type=int, default=1)
     build_cmd.set_defaults(run=cmd_build)
 
@@ -191,6 +202,11 @@ def make_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a built folder: checksums and gold answers")
     validate.add_argument("folder")
     validate.set_defaults(run=cmd_validate)
+
+    calibrate = commands.add_parser("calibrate", help="fill a built folder's difficulty column with the oracle's")
+    calibrate.add_argument("folder")
+    calibrate.add_argument("--workers", type=int, default=1)
+    calibrate.set_defaults(run=cmd_calibrate)
 
     card = commands.add_parser("card", help="render the dataset card of a built folder")
     card.add_argument("folder")

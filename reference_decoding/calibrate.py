@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -280,11 +281,12 @@ def write_task_curves(folder: str | os.PathLike[str], config_name: str, curves: 
 
 
 def calibrate_folder(folder: str | os.PathLike[str], *, workers: int = 1, progress: bool = False) -> dict[str, Any]:
-    """Calibrate a built benchmark folder in place.
+    """Calibrate a built benchmark folder (a build made with ``calibrate=False``, or one to recalibrate).
 
     Rewrites the ``difficulty`` column of every Parquet file under ``data/`` (all splits, in one calibration so that
     answer structures are shared across files), writes the per-task curves of the test split to
-    ``calibration/<config>.json``, and updates the file checksums in ``manifest.json``.
+    ``calibration/<config>.json``, and renews the card and the manifest. The work is done on a copy that replaces
+    the folder only when complete, as a build does.
 
     Args:
         folder: A folder made by `parallelbench.build`.
@@ -294,32 +296,25 @@ def calibrate_folder(folder: str | os.PathLike[str], *, workers: int = 1, progre
     Returns:
         Config name -> its test-split curves (as written to ``calibration/<config>.json``).
     """
-    from ..build import MANIFEST, write_parquet  # imported here: the build itself imports this module
+    from ..build import finish, record_curves, stage_copy, write_parquet  # the build imports this module
+    from ..folder import read_manifest
 
-    root = Path(folder)
-    manifest_path = root / MANIFEST
-    if not manifest_path.is_file():
-        raise ValueError(f"{folder} is not a ParallelBench build (no {MANIFEST})")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    files = [path for config_name in sorted(manifest["configs"])
-             for path in sorted((root / "data" / config_name).glob("*.parquet"))]
-    tables = [pq.read_table(path).to_pylist() for path in files]
-    calibrated = calibrate_rows([row for rows in tables for row in rows], workers=workers, progress=progress)
-    summaries = {}
-    start = 0
-    for path, rows in zip(files, tables):
-        rows, start = calibrated[start:start + len(rows)], start + len(rows)
-        staged = path.with_name(path.name + ".tmp")
-        write_parquet(rows, staged)
-        os.replace(staged, path)
-        if path.name.startswith("test-"):
-            summaries[path.parent.name] = task_curves(rows)
-    for config_name, summary in summaries.items():
-        write_task_curves(root, config_name, summary)
-    if "files" in manifest:
-        listed = [path for path in sorted(root.rglob("*"))
-                  if path.is_file() and path.name != MANIFEST and ".cache" not in path.parts]
-        manifest["files"] = {path.relative_to(root).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-                             for path in listed}
-    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    target = Path(folder)
+    manifest = read_manifest(target)
+    staging = stage_copy(target)
+    try:
+        files = [path for config_name in sorted(manifest["configs"])
+                 for path in sorted((staging / "data" / config_name).glob("*.parquet"))]
+        tables = [pq.read_table(path).to_pylist() for path in files]
+        calibrated = iter(calibrate_rows([row for rows in tables for row in rows], workers=workers, progress=progress))
+        summaries = {}
+        for path, rows in zip(files, tables):
+            rows = [next(calibrated) for _ in rows]
+            write_parquet(rows, path)
+            if path.name.startswith("test-"):
+                summaries[path.parent.name] = record_curves(staging, manifest["configs"], path.parent.name, rows)
+        finish(staging, manifest, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return summaries

@@ -9,7 +9,9 @@ import os
 import pytest
 
 import parallelbench as pb
+from parallelbench.cli import main
 from parallelbench.folder import checksum_problems, gold_problems, read_manifest, read_rows
+from parallelbench.reference_decoding.calibrate import calibrate_folder
 
 TASKS = ["waiting_line/shuffle", "waiting_line/sort", "list_ops/insert_random"]
 
@@ -82,3 +84,39 @@ def test_manifest_records_code_hashes_and_seeds(built):
     assert manifest["configs"]["waiting_line-sort"]["seeds"] == {"test": 0}
     assert "parallelbench.generators.waiting_line" in manifest["code_sha256"]
     assert json.loads(json.dumps(manifest)) == manifest
+
+
+def test_build_calibrates_by_default_and_can_skip_it(built, tmp_path):
+    rows = read_rows(built)
+    shuffle = [json.loads(row["difficulty"]) for row in rows if row["task"] == "waiting_line/shuffle"]
+    assert all(d["method"] == "exact" and d["tier"] in ("easy", "medium", "hard") for d in shuffle)
+    entry = read_manifest(built)["configs"]["waiting_line-shuffle"]
+    assert entry["difficulty"]["curves"]["random/sample"]["1"] == 1.0
+    assert "calibration/waiting_line-shuffle.json" in read_manifest(built)["files"]
+    assert "| `waiting_line-shuffle` |" in (built / "README.md").read_text()
+
+    plain = pb.build(tmp_path / "plain", tasks=TASKS[:1], calibrate=False)
+    assert {row["difficulty"] for row in read_rows(plain)} == {"{}"}
+    assert not (plain / "calibration").exists()
+
+
+def test_calibrate_command_fills_an_uncalibrated_build(tmp_path, capsys):
+    plain = pb.build(tmp_path / "plain", tasks=["waiting_line/insert_random"], calibrate=False)
+    assert main(["calibrate", str(plain)]) == 0
+    assert "waiting_line-insert_random\t1.000 / " in capsys.readouterr().out
+    assert checksum_problems(plain) == [] and all(row["difficulty"] != "{}" for row in read_rows(plain))
+    assert "| 1.00 / " in (plain / "README.md").read_text()
+
+
+def test_a_failed_calibration_leaves_the_folder_intact(tmp_path, monkeypatch):
+    plain = pb.build(tmp_path / "plain", tasks=TASKS[:1], calibrate=False)
+    before = read_manifest(plain)
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr("parallelbench.reference_decoding.calibrate.calibrate_rows", explode)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        calibrate_folder(plain)
+    assert read_manifest(plain) == before and checksum_problems(plain) == []
+    assert sorted(os.listdir(tmp_path)) == ["plain"]
