@@ -17,6 +17,7 @@ from .build import build
 from .cards import render_card
 from .folder import checksum_problems, gold_problems, read_manifest, read_rows
 from .hub import push
+from .lm_eval_tasks import write_lm_eval_tasks
 from .parallel import write_tasks
 from .reference_decoding.calibrate import calibrate_folder
 from .registry import get_task, task_names
@@ -142,6 +143,14 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
         print(f"{config_name}\t{shown}\t{summary['calibrated_rows']}/{summary['rows']}")
 
 
+def cmd_lm_eval(args: argparse.Namespace) -> None:
+    if args.revision and not args.hub_id:
+        raise CliError("--revision names a Hub version: give --hub-id with it")
+    paths = write_lm_eval_tasks(args.out, args.hub_id or args.folder, args.folder, revision=args.revision)
+    print(f"wrote {len(paths)} files to {args.out}; run:")
+    print(f"lm_eval --model hf --model_args pretrained=MODEL --include_path {args.out} --tasks parallelbench")
+
+
 def cmd_card(args: argparse.Namespace) -> None:
     card = render_card(read_manifest(args.folder))
     if args.out:
@@ -212,6 +221,13 @@ def make_parser() -> argparse.ArgumentParser:
     card.add_argument("folder")
     card.add_argument("--out", help="write the card here instead of printing it")
     card.set_defaults(run=cmd_card)
+
+    lm_eval = commands.add_parser("lm-eval", help="write lm-evaluation-harness task files for a built folder")
+    lm_eval.add_argument("folder")
+    lm_eval.add_argument("--out", required=True, help="the folder for the task YAMLs and utils.py")
+    lm_eval.add_argument("--hub-id", help="load the data from this Hub dataset (org/name) instead of the folder")
+    lm_eval.add_argument("--revision", help="the Hub version to load, e.g. v1.0.0 (with --hub-id)")
+    lm_eval.set_defaults(run=cmd_lm_eval)
 
     push_cmd = commands.add_parser("push", help="publish a built folder to the Hugging Face Hub, tagged v<version>")
     push_cmd.add_argument("folder")

@@ -153,7 +153,7 @@ def _task_yaml(config_name: str, location: str, max_gen_toks: int, version: str,
         "doc_to_target: answer\n"
         "process_results: !function utils.process_results\n"
         "generation_kwargs:\n"
-        "  until: []\n"
+        "  until: [\"\\n\\nUser:\"]\n"
         "  do_sample: false\n"
         "  temperature: 0.0\n"
         f"  max_gen_toks: {max_gen_toks}\n"

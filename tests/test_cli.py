@@ -70,3 +70,12 @@ def test_score_rejects_malformed_predictions(tmp_path, capsys):
     bad.write_text('{"id": 1}\n')
     assert main(["score", str(folder), "--predictions", str(bad)]) == 2
     assert "bad.jsonl:1" in capsys.readouterr().err
+
+
+def test_lm_eval_writes_task_files_and_rejects_a_lone_revision(tmp_path, capsys):
+    folder = pb.build(tmp_path / "parallelbench", tasks=["waiting_line/copy"], calibrate=False)
+    assert main(["lm-eval", str(folder), "--out", str(tmp_path / "tasks")]) == 0
+    assert (tmp_path / "tasks/parallelbench_waiting_line-copy.yaml").is_file()
+    assert "--include_path" in capsys.readouterr().out
+    assert main(["lm-eval", str(folder), "--out", str(tmp_path / "t2"), "--revision", "v1.0.0"]) == 2
+    assert "--hub-id" in capsys.readouterr().err

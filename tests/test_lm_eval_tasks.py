@@ -72,7 +72,7 @@ def test_generation_is_greedy_and_fits_every_gold_answer(built, written):
     rows = read_rows(built)
     for name in CONFIGS:
         kwargs = load_yaml(out / f"parallelbench_{name}.yaml")["generation_kwargs"]
-        assert kwargs["until"] == [] and kwargs["do_sample"] is False and kwargs["temperature"] == 0.0
+        assert kwargs["until"] == ["\n\nUser:"] and kwargs["do_sample"] is False and kwargs["temperature"] == 0.0
         longest = max(len(row["answer"].encode()) for row in rows if pb.get_task(row["task"]).config_name == name)
         assert kwargs["max_gen_toks"] >= 2 * longest and kwargs["max_gen_toks"] % 64 == 0
 
