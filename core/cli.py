@@ -135,6 +135,17 @@ def cmd_validate(args: argparse.Namespace) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> None:
+    if args.model:
+        from .reference_decoding.empirical import model_curves  # needs the decoding extra (torch)
+
+        result = model_curves(args.folder, args.model, tasks=args.tasks, rows_per_task=args.rows_per_task,
+                              rule=args.rule, temperature=args.temperature, progress=True)
+        print("task\ttokens per step (asked / realised)\taccuracy\tNFE\ttokens/s")
+        for point in result["points"]:
+            asked = "all" if point["tokens_per_step"] is None else point["tokens_per_step"]
+            print(f"{point['task']}\t{asked} / {point['mean_tokens_per_step']:.2f}\t{point['accuracy']:.3f}\t"
+                  f"{point['nfe']:.1f}\t{point['tokens_per_second']:.1f}")
+        return
     summaries = calibrate_folder(args.folder, workers=args.workers, progress=True)
     print("config\toracle accuracy, random order, k = 1 / 2 / 4 / all\tcalibrated rows")
     for config_name, summary in summaries.items():
@@ -215,6 +226,12 @@ def make_parser() -> argparse.ArgumentParser:
     calibrate = commands.add_parser("calibrate", help="fill a built folder's difficulty column with the oracle's")
     calibrate.add_argument("folder")
     calibrate.add_argument("--workers", type=int, default=1)
+    calibrate.add_argument("--model", help="also decode test rows with this dLLM (a tiny-model folder, a local "
+                           "model folder or a cached Hub id) and record its curves beside the oracle's")
+    calibrate.add_argument("--tasks", nargs="*", metavar="TASK", help="with --model: only these tasks")
+    calibrate.add_argument("--rows-per-task", type=int, default=20, help="with --model: test rows per task")
+    calibrate.add_argument("--rule", default="random", help="with --model: the selection rule")
+    calibrate.add_argument("--temperature", type=float, default=1.0, help="with --model: 0 = argmax values")
     calibrate.set_defaults(run=cmd_calibrate)
 
     card = commands.add_parser("card", help="render the dataset card of a built folder")
