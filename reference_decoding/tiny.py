@@ -9,7 +9,7 @@ Encoding of a row (``reference`` of the waiting-line and list-operation tasks)::
     [op:shuffle] [vocab:names] [pos:2 | NONE] [item | NONE] [SEP] item_1 ... item_n [SEP]   then the answer slots
 
 Items are tokens of their own: the letters and words seen in the training data, and, for people, *name slots*
-``name:0`` ... ``name:47``. Full names are too many to give each a token (Faker's tables make millions), so each
+``name:0`` ... ``name:23``. Full names are too many to give each a token (Faker's tables make millions), so each
 row maps its names onto distinct name slots drawn at random, in increasing slot order along the names' sort order
 (last name, then first name), which keeps sorting meaningful. The draw is seeded by the row id at evaluation and
 fresh on every use in training, so the model must read which slots the prompt uses rather than memorise them.
@@ -32,8 +32,8 @@ from .masked_lm import MaskedLM, torch
 
 PAD, MASK, SEP, NONE, UNK = "[PAD]", "[MASK]", "[SEP]", "[NONE]", "[UNK]"
 SPECIALS: tuple[str, ...] = (PAD, MASK, SEP, NONE, UNK)
-#: Distinct people one row can hold (a list of up to 47 plus an inserted one).
-NAME_SLOTS = 48
+#: Distinct people one row can hold (the default tasks need at most 16: a line of 15 plus an inserted one).
+NAME_SLOTS = 24
 #: Positions a prompt can name (1-based, as the prompts count).
 MAX_POSITION = 48
 CONFIG_FILE, WEIGHTS_FILE = "tiny_config.json", "tiny_weights.pt"
@@ -157,6 +157,7 @@ class TinyConfig:
     Attributes:
         vocab_size: Tokens in the vocabulary.
         sep_id: The id of ``[SEP]``, which splits a sequence into header, input list and answer.
+        mask_id: The id of ``[MASK]`` (a masked answer slot covers nothing).
         d_model: Width of the residual stream.
         layers: Transformer blocks.
         heads: Attention heads per block.
@@ -166,6 +167,7 @@ class TinyConfig:
 
     vocab_size: int
     sep_id: int
+    mask_id: int
     d_model: int = 96
     layers: int = 3
     heads: int = 4
@@ -177,8 +179,9 @@ class TinyConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int; got {value!r}")
-        if not 0 <= self.sep_id < self.vocab_size:
-            raise ValueError(f"sep_id must be a token id below vocab_size; got {self.sep_id!r}")
+        for name in ("sep_id", "mask_id"):
+            if not 0 <= getattr(self, name) < self.vocab_size:
+                raise ValueError(f"{name} must be a token id below vocab_size; got {getattr(self, name)!r}")
         if self.d_model % self.heads:
             raise ValueError(f"d_model ({self.d_model}) must be a multiple of heads ({self.heads})")
 
@@ -210,9 +213,11 @@ class TinyDenoiserModel(torch.nn.Module):
 
     Instead of absolute positions, each token is embedded with its *segment* (header, input list, answer: counted
     by the ``[SEP]`` tokens before it) and its *index* inside that segment, so answer slot j and input item j share
-    an index embedding. This is what lets a model of a few hundred thousand parameters learn to copy and permute
-    lists in minutes on a CPU, and it makes the model blind to left padding by construction. The output head is
-    tied to the token embedding.
+    an index embedding, and with a *coverage* flag: whether the same token already stands in a revealed answer slot
+    (as the coverage vector of pointer-generator summarisers tracks what was copied). Index and coverage are what
+    let a model of a few hundred thousand parameters learn, in minutes on a CPU, both to copy a list and to use
+    each item once; all three are computed from the ids alone, so the model is blind to left padding by
+    construction. The output head is tied to the token embedding.
     """
 
     def __init__(self, config: TinyConfig) -> None:
@@ -221,9 +226,10 @@ class TinyDenoiserModel(torch.nn.Module):
         self.embed = torch.nn.Embedding(config.vocab_size, config.d_model)
         self.segment = torch.nn.Embedding(3, config.d_model)
         self.index = torch.nn.Embedding(config.max_index, config.d_model)
+        self.covered = torch.nn.Embedding(2, config.d_model)
         self.blocks = torch.nn.ModuleList(_Block(config) for _ in range(config.layers))
         self.norm = torch.nn.LayerNorm(config.d_model)
-        for embedding in (self.embed, self.segment, self.index):
+        for embedding in (self.embed, self.segment, self.index, self.covered):
             torch.nn.init.normal_(embedding.weight, std=0.02)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -239,7 +245,11 @@ class TinyDenoiserModel(torch.nn.Module):
         last_sep = torch.where(is_sep, position, torch.full_like(position, -1)).cummax(dim=1).values
         segment = (is_sep.long().cumsum(dim=1) - is_sep.long()).clamp(max=2)  # a [SEP] closes its segment
         index = (position - last_sep - 1).clamp(min=0, max=self.config.max_index - 1)
-        x = self.embed(input_ids) + self.segment(segment) + self.index(index)
+        revealed = (segment == 2) & (input_ids != self.config.mask_id) & real
+        same = input_ids[:, :, None] == input_ids[:, None, :]
+        same &= ~torch.eye(input_ids.shape[1], dtype=torch.bool, device=input_ids.device)
+        covered = (same & revealed[:, None, :]).any(dim=-1)
+        x = self.embed(input_ids) + self.segment(segment) + self.index(index) + self.covered(covered.long())
         keep = None if attention_mask is None else real[:, None, None, :]
         for block in self.blocks:
             x = block(x, keep)

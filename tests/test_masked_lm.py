@@ -82,6 +82,14 @@ def test_sampled_proposals_equal_the_engines_numpy_path(temperature: float) -> N
     np.testing.assert_allclose(entropy.numpy(), expected.entropy.reshape(-1), atol=1e-12)
 
 
+def test_greedy_proposals_with_ties_equal_the_engines_numpy_path() -> None:
+    logits = torch.randint(0, 3, (5, 8, 6), generator=torch.Generator().manual_seed(2)).double()  # many exact ties
+    uniforms = np.random.default_rng(7).random((5, 8))
+    value = propose_from_logits(logits.reshape(-1, 6), 0.0, torch.from_numpy(uniforms.reshape(-1)))[0]
+    expected = engine.summarize(torch.softmax(logits, -1).numpy(), 0.0, np.random.default_rng(7))
+    assert (value.numpy() == expected.value.reshape(-1)).all()
+
+
 def test_argmax_breaks_exact_ties_uniformly_with_the_seeded_draws() -> None:
     logits = torch.tensor([[0.0, 2.0, 2.0, 1.0, 2.0]]).expand(6000, -1)
     uniforms = torch.from_numpy(np.random.default_rng(0).random(6000))
@@ -286,3 +294,16 @@ class _GoldTokenizer:
 def test_timed_synchronises_and_measures() -> None:
     result, seconds = timed(lambda: sum(range(1000)), torch.device("cpu"))
     assert result == 499500 and seconds >= 0
+
+
+def test_the_decoding_benchmark_runs_on_the_cpu_with_a_small_model(capsys) -> None:
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "decoding.py"
+    spec = importlib.util.spec_from_file_location("decoding_benchmark", path)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    assert benchmark.main(["--small", "--device", "cpu", "--repeats", "1", "--tokens-per-step", "4"]) == 0
+    printed = capsys.readouterr().out
+    assert "overhead" in printed and "confidence" in printed and "random" in printed
