@@ -69,7 +69,8 @@ class Proposal:
 class Denoiser(Protocol):
     """Anything that proposes values for masked slots: the oracle, a Hugging Face dLLM, the tiny CPU model."""
 
-    def propose(self, tokens: np.ndarray, masked: np.ndarray, temperature: float, rng: np.random.Generator) -> Proposal:
+    def propose(self, tokens: np.ndarray, masked: np.ndarray, temperature: float, rng: np.random.Generator,
+                rows: np.ndarray | None = None) -> Proposal:
         """Propose a value for every slot given the revealed ones.
 
         Args:
@@ -77,6 +78,8 @@ class Denoiser(Protocol):
             masked: (B, L) bool, True where the slot is still masked.
             temperature: 0 for argmax values, > 0 to sample from the temperature-scaled marginals.
             rng: The engine's seeded generator; draw every random number (samples, tie-breaks) from it.
+            rows: Which samples of the decoded batch these B rows are (samples that finish early under the
+                ``threshold`` and ``factor`` rules leave later calls); a denoiser with one prompt per sample needs it.
 
         Returns:
             A `Proposal` for all B x L slots (values of revealed slots are ignored).
@@ -353,7 +356,7 @@ def decode(denoiser: Denoiser, batch_size: int, length: int, *, tokens_per_step:
             current_block = np.full(len(active), plan[step][0])
             counts = np.full(len(active), plan[step][1])
         eligible = active_masked & (block_of[None, :] == current_block[:, None])
-        proposal = denoiser.propose(tokens[active], active_masked, temperature, rng)
+        proposal = denoiser.propose(tokens[active], active_masked, temperature, rng, rows=active)
         scores = {
             "random": np.zeros(eligible.shape),
             "confidence": proposal.confidence,

@@ -138,10 +138,6 @@ def run_model_on_rows(rows: Sequence[Mapping[str, Any]], model: MaskedLM, *,
     Returns:
         One `CurvePoint` per (task, setting), tasks in first-seen order, settings in the given order.
     """
-    if rule in ("threshold", "factor"):
-        # These rules finish samples at different steps, and the engine then leaves finished samples out of its
-        # calls without saying which remain; one row per batch keeps every prompt matched to its slots.
-        batch_size = 1
     batches = _batches(rows, model, batch_size)
     prompts = {id(row): model.encode(row) for row in rows}
     options = dict(block_length=block_length, rule=rule, temperature=temperature, threshold=threshold,

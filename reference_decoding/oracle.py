@@ -115,8 +115,9 @@ class OracleDenoiser:
         consistent = matches == (~masked).sum(axis=1, keepdims=True)
         return (consistent.astype(np.float64) @ self._one_hot).reshape(batch, length, self._width)
 
-    def propose(self, tokens: np.ndarray, masked: np.ndarray, temperature: float, rng: np.random.Generator) -> Proposal:
-        """See `parallelbench.reference_decoding.engine.Denoiser`."""
+    def propose(self, tokens: np.ndarray, masked: np.ndarray, temperature: float, rng: np.random.Generator,
+                rows: np.ndarray | None = None) -> Proposal:
+        """See `parallelbench.reference_decoding.engine.Denoiser` (every sample shares one answer set: `rows` is unused)."""
         counts = self.counts(np.asarray(tokens), np.asarray(masked, dtype=bool))
         total = counts.sum(axis=-1)
         alive = total > 0

@@ -22,7 +22,7 @@ class FixedDenoiser:
         self.value = value
         self.calls = 0
 
-    def propose(self, tokens, masked, temperature, rng):
+    def propose(self, tokens, masked, temperature, rng, rows=None):
         self.calls += 1
         shape = masked.shape
         confidence = np.broadcast_to(self.confidence, shape).copy()
@@ -35,7 +35,7 @@ class UniformDenoiser:
     def __init__(self, values: int = 3) -> None:
         self.values = values
 
-    def propose(self, tokens, masked, temperature, rng):
+    def propose(self, tokens, masked, temperature, rng, rows=None):
         return summarize(np.full(masked.shape + (self.values,), 1.0 / self.values), temperature, rng)
 
 
@@ -216,3 +216,24 @@ def test_every_slot_is_filled_once_with_its_proposed_value(length, k, block, see
     assert ((result.tokens >= 0) & (result.tokens < 4)).all()
     assert [sum(counts) for counts in result.tokens_per_step] == [length] * 3
     assert result.mean_tokens_per_step == pytest.approx(length / result.nfe.mean())
+
+
+class PerSampleDenoiser:
+    """Sample i is sure of every slot (confidence 1) when i is even, unsure (0.1) when odd; records `rows`."""
+
+    def __init__(self) -> None:
+        self.seen_rows: list[list[int]] = []
+
+    def propose(self, tokens, masked, temperature, rng, rows=None):
+        self.seen_rows.append(list(rows))
+        confidence = np.where((np.asarray(rows) % 2 == 0)[:, None], 1.0, 0.1) * np.ones(masked.shape)
+        return Proposal(np.zeros(masked.shape, dtype=np.int64), confidence, confidence.copy(), 1 - confidence)
+
+
+def test_the_engine_tells_the_denoiser_which_samples_remain():
+    # under the threshold rule the sure samples finish in one step and leave the batch; the others go on
+    denoiser = PerSampleDenoiser()
+    result = decode(denoiser, 4, 3, rule="threshold", threshold=0.9, seed=0)
+    assert denoiser.seen_rows[0] == [0, 1, 2, 3]
+    assert all(rows == [1, 3] for rows in denoiser.seen_rows[1:]) and len(denoiser.seen_rows) == 3
+    assert result.nfe.tolist() == [1, 3, 1, 3]
