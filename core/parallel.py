@@ -54,23 +54,28 @@ def _plan(tasks: Sequence[str], n: int | None, seed: int, params: dict[str, Any]
     return jobs
 
 
-def _run(jobs: list[_Job], work: Callable[[_Job], Any], workers: int, progress: bool) -> Iterator[tuple[_Job, Any]]:
-    """Yield (job, result) in job order, computed in this process or in `workers` processes."""
+def _rows_in(item: Any) -> int:
+    """How many rows a unit of work makes: a job, or a (job, ...) tuple."""
+    job = item if isinstance(item[0], str) else item[0]
+    return job[3]
+
+
+def _run(items: list[Any], work: Callable[[Any], Any], workers: int, progress: bool) -> Iterator[tuple[Any, Any]]:
+    """Yield (item, work(item)) in order, computed in this process or in `workers` processes."""
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive int; got {workers!r}")
-    with tqdm(total=sum(job[3] for job in jobs), unit="row", disable=not progress, leave=False) as bar:
-        if workers == 1 or len(jobs) <= 1:
-            results: Iterator[Any] = map(work, jobs)
-            yield from _counted(jobs, results, bar)
+    with tqdm(total=sum(map(_rows_in, items)), unit="row", disable=not progress, leave=False) as bar:
+        if workers == 1 or len(items) <= 1:
+            yield from _counted(items, map(work, items), bar)
         else:
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                yield from _counted(jobs, pool.map(work, jobs), bar)
+                yield from _counted(items, pool.map(work, items), bar)
 
 
-def _counted(jobs: list[_Job], results: Iterator[Any], bar: tqdm) -> Iterator[tuple[_Job, Any]]:
-    for job, result in zip(jobs, results):
-        bar.update(job[3])
-        yield job, result
+def _counted(items: list[Any], results: Iterator[Any], bar: tqdm) -> Iterator[tuple[Any, Any]]:
+    for item, result in zip(items, results):
+        bar.update(_rows_in(item))
+        yield item, result
 
 
 def generate_tasks(tasks: Sequence[str], n: int | None = None, seed: int = 0, *, workers: int = 1,
@@ -95,12 +100,17 @@ def generate_tasks(tasks: Sequence[str], n: int | None = None, seed: int = 0, *,
     return result
 
 
+def _encode(item: tuple[_Job, str]) -> str | pa.Table:
+    job, suffix = item
+    return _jsonl(job) if suffix == ".jsonl" else _arrow(job)
+
+
 def write_tasks(paths: dict[str, Path], n: int | None = None, seed: int = 0, *, workers: int = 1,
                 progress: bool = False, **params: Any) -> dict[str, int]:
     """Generate rows for several tasks straight into files (``.jsonl`` or ``.parquet``, by suffix).
 
-    Each file is written beside its target and renamed into place when complete, so an interrupted run never
-    leaves a half file under the target's name.
+    All tasks share one pool of workers. Each file is written beside its target and renamed into place once every
+    file is complete, so an interrupted run never leaves a half file under a target's name.
 
     Args:
         paths: Task name -> output file.
@@ -116,25 +126,28 @@ def write_tasks(paths: dict[str, Path], n: int | None = None, seed: int = 0, *, 
     for path in paths.values():
         if Path(path).suffix not in (".jsonl", ".parquet"):
             raise ValueError(f"output files must end in .jsonl or .parquet, got {path}")
-    names = {get_task(task).name: Path(path) for task, path in paths.items()}
-    counts = dict.fromkeys(names, 0)
-    for target in names.values():
-        target.parent.mkdir(parents=True, exist_ok=True)
-    for name, target in names.items():
-        jobs = _plan([name], n, seed, params)
-        staging = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        try:
-            if target.suffix == ".jsonl":
-                with staging.open("w", encoding="utf-8") as handle:
-                    for job, text in _run(jobs, _jsonl, workers, progress):
-                        handle.write(text)
-                        counts[name] += job[3]
-            else:
-                with pq.ParquetWriter(staging, ROW_SCHEMA, compression="zstd", write_statistics=False) as writer:
-                    for job, table in _run(jobs, _arrow, workers, progress):
-                        writer.write_table(table)
-                        counts[name] += job[3]
-            staging.replace(target)
-        finally:
-            staging.unlink(missing_ok=True)
+    targets = {get_task(task).name: Path(path) for task, path in paths.items()}
+    jobs = _plan(list(targets), n, seed, params)
+    staging = {name: target.with_name(f".{target.name}.tmp-{os.getpid()}") for name, target in targets.items()}
+    counts = dict.fromkeys(targets, 0)
+    writers: dict[str, Any] = {}
+    try:
+        for name, path in staging.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writers[name] = (path.open("w", encoding="utf-8") if targets[name].suffix == ".jsonl" else
+                             pq.ParquetWriter(path, ROW_SCHEMA, compression="zstd", write_statistics=False))
+        items = [(job, targets[job[0]].suffix) for job in jobs]
+        for (job, suffix), encoded in _run(items, _encode, workers, progress):
+            writer = writers[job[0]]
+            writer.write(encoded) if suffix == ".jsonl" else writer.write_table(encoded)
+            counts[job[0]] += job[3]
+        for writer in writers.values():
+            writer.close()
+        for name, path in staging.items():
+            path.replace(targets[name])
+    finally:
+        for writer in writers.values():
+            writer.close()  # closing twice is harmless for both kinds of writer
+        for path in staging.values():
+            path.unlink(missing_ok=True)
     return counts
