@@ -50,13 +50,10 @@ def write_parquet(rows: list[dict[str, Any]], path: Path) -> None:
 
 def _code_hashes(tasks: Sequence[str]) -> dict[str, str]:
     """sha256 of the source of every generator and validator module the build used."""
-    modules = {}
-    for task in tasks:
-        spec = get_task(task)
-        for function in (spec.generate, spec.check):
-            module = inspect.getmodule(function)
-            modules[module.__name__] = hashlib.sha256(inspect.getsource(module).encode()).hexdigest()
-    return dict(sorted(modules.items()))
+    modules = {inspect.getmodule(function) for task in tasks
+               for function in (get_task(task).generate, get_task(task).check)}
+    return {module.__name__: hashlib.sha256(inspect.getsource(module).encode()).hexdigest()
+            for module in sorted(modules, key=lambda module: module.__name__)}
 
 
 def _scoring_backends() -> dict[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -25,57 +25,55 @@ from .schema import ROW_SCHEMA
 #: Rows per unit of work handed to a worker process.
 CHUNK_ROWS = 2_000
 
-_Job = tuple[str, int, int, int, dict[str, Any]]
+#: (task, seed, first index, row count, params, output form): the form is "rows" (dicts), ".jsonl" (one string of
+#: JSON lines) or ".parquet" (one Arrow table), so a worker hands back something cheap to send between processes.
+_Job = tuple[str, int, int, int, dict[str, Any], str]
 
 
-def _rows(job: _Job) -> list[dict[str, Any]]:
-    task, seed, start, count, params = job
-    return generate(task, count, seed, start=start, **params)
+def _work(job: _Job) -> list[dict[str, Any]] | str | pa.Table:
+    task, seed, start, count, params, form = job
+    rows = generate(task, count, seed, start=start, **params)
+    if form == ".jsonl":
+        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    if form == ".parquet":
+        return pa.Table.from_pylist(rows, schema=ROW_SCHEMA)
+    return rows
 
 
-def _jsonl(job: _Job) -> str:
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in _rows(job))
+def _plan(forms: dict[str, str], n: int | None, seed: int, params: dict[str, Any]) -> list[_Job]:
+    """Check every task and parameter before any work starts, and cut the work into chunks.
 
-
-def _arrow(job: _Job) -> pa.Table:
-    return pa.Table.from_pylist(_rows(job), schema=ROW_SCHEMA)
-
-
-def _plan(tasks: Sequence[str], n: int | None, seed: int, params: dict[str, Any]) -> list[_Job]:
-    """Check every task and parameter before any work starts, and cut the work into chunks."""
+    Args:
+        forms: Task name -> the output form of its chunks (see `_Job`).
+    """
     jobs: list[_Job] = []
-    for task in tasks:
+    for task, form in forms.items():
         spec = get_task(task)
         spec.make_config(**params)
         count = spec.rows if n is None else n
         if not isinstance(count, int) or count < 0:
             raise ValueError(f"n must be a non-negative int; got {n!r}")
-        jobs += [(spec.name, seed, start, min(CHUNK_ROWS, count - start), params) for start in range(0, count, CHUNK_ROWS)]
+        jobs += [(spec.name, seed, start, min(CHUNK_ROWS, count - start), params, form)
+                 for start in range(0, count, CHUNK_ROWS)]
     return jobs
 
 
-def _rows_in(item: Any) -> int:
-    """How many rows a unit of work makes: a job, or a (job, ...) tuple."""
-    job = item if isinstance(item[0], str) else item[0]
-    return job[3]
-
-
-def _run(items: list[Any], work: Callable[[Any], Any], workers: int, progress: bool) -> Iterator[tuple[Any, Any]]:
-    """Yield (item, work(item)) in order, computed in this process or in `workers` processes."""
+def _run(jobs: list[_Job], workers: int, progress: bool) -> Iterator[tuple[_Job, Any]]:
+    """Yield (job, its output) in job order, computed in this process or in `workers` processes."""
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive int; got {workers!r}")
-    with tqdm(total=sum(map(_rows_in, items)), unit="row", disable=not progress, leave=False) as bar:
-        if workers == 1 or len(items) <= 1:
-            yield from _counted(items, map(work, items), bar)
+    with tqdm(total=sum(job[3] for job in jobs), unit="row", disable=not progress, leave=False) as bar:
+        if workers == 1 or len(jobs) <= 1:
+            yield from _counted(jobs, map(_work, jobs), bar)
         else:
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                yield from _counted(items, pool.map(work, items), bar)
+                yield from _counted(jobs, pool.map(_work, jobs), bar)
 
 
-def _counted(items: list[Any], results: Iterator[Any], bar: tqdm) -> Iterator[tuple[Any, Any]]:
-    for item, result in zip(items, results):
-        bar.update(_rows_in(item))
-        yield item, result
+def _counted(jobs: list[_Job], results: Iterator[Any], bar: tqdm) -> Iterator[tuple[_Job, Any]]:
+    for job, result in zip(jobs, results):
+        bar.update(job[3])
+        yield job, result
 
 
 def generate_tasks(tasks: Sequence[str], n: int | None = None, seed: int = 0, *, workers: int = 1,
@@ -93,16 +91,11 @@ def generate_tasks(tasks: Sequence[str], n: int | None = None, seed: int = 0, *,
     Returns:
         Task name -> its rows in index order; identical for every worker count.
     """
-    jobs = _plan(tasks, n, seed, params)
     result: dict[str, list[dict[str, Any]]] = {get_task(task).name: [] for task in tasks}
-    for job, rows in _run(jobs, _rows, workers, progress):
+    jobs = _plan(dict.fromkeys(result, "rows"), n, seed, params)
+    for job, rows in _run(jobs, workers, progress):
         result[job[0]].extend(rows)
     return result
-
-
-def _encode(item: tuple[_Job, str]) -> str | pa.Table:
-    job, suffix = item
-    return _jsonl(job) if suffix == ".jsonl" else _arrow(job)
 
 
 def write_tasks(paths: dict[str, Path], n: int | None = None, seed: int = 0, *, workers: int = 1,
@@ -127,7 +120,7 @@ def write_tasks(paths: dict[str, Path], n: int | None = None, seed: int = 0, *, 
         if Path(path).suffix not in (".jsonl", ".parquet"):
             raise ValueError(f"output files must end in .jsonl or .parquet, got {path}")
     targets = {get_task(task).name: Path(path) for task, path in paths.items()}
-    jobs = _plan(list(targets), n, seed, params)
+    jobs = _plan({name: target.suffix for name, target in targets.items()}, n, seed, params)
     staging = {name: target.with_name(f".{target.name}.tmp-{os.getpid()}") for name, target in targets.items()}
     counts = dict.fromkeys(targets, 0)
     writers: dict[str, Any] = {}
@@ -136,10 +129,9 @@ def write_tasks(paths: dict[str, Path], n: int | None = None, seed: int = 0, *, 
             path.parent.mkdir(parents=True, exist_ok=True)
             writers[name] = (path.open("w", encoding="utf-8") if targets[name].suffix == ".jsonl" else
                              pq.ParquetWriter(path, ROW_SCHEMA, compression="zstd", write_statistics=False))
-        items = [(job, targets[job[0]].suffix) for job in jobs]
-        for (job, suffix), encoded in _run(items, _encode, workers, progress):
+        for job, encoded in _run(jobs, workers, progress):
             writer = writers[job[0]]
-            writer.write(encoded) if suffix == ".jsonl" else writer.write_table(encoded)
+            writer.write(encoded) if job[5] == ".jsonl" else writer.write_table(encoded)
             counts[job[0]] += job[3]
         for writer in writers.values():
             writer.close()
