@@ -16,11 +16,12 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from .answers import enumerate_answers
-from .api import GenerationError, generate, score, score_many, scorer, tasks
+from .api import generate, score, score_many, scorer, tasks
 from .build import build
 from .hub import push
 from .reference_decoding.accuracy import oracle_accuracy
 from .registry import TaskSpec, get_task
+from .rows import GenerationError
 from .schema import CANARY, COLUMNS, Score
 
 try:

@@ -6,25 +6,14 @@ Everything here is pure: no I/O, no network, no global state that a call could c
 from __future__ import annotations
 
 import gc
-import hashlib
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict
 from typing import Any
 
-from .registry import TaskSpec, get_task, task_names
-from .rng import instance_rng
-from .schema import CANARY, Score, failed, parse_reference
-
-
-#: Rows hold plain JSON data (no cycles), so the encoder skips the cycle check; it is reused across rows.
-_to_json = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
-
-
-class GenerationError(RuntimeError):
-    """A generated gold answer failed its own validator: a bug in a generator or a validator."""
+from .registry import get_task, task_names
+from .rows import RowMaker
+from .schema import Score, failed, parse_reference
 
 
 @contextmanager
@@ -48,57 +37,6 @@ def tasks() -> list[str]:
     return task_names()
 
 
-def _metadata_tail(spec: TaskSpec, config: Any) -> str:
-    """The JSON members every row of one (task, config) shares, as text to append to the row's own metadata."""
-    shared = {"params": asdict(config), "generator_version": spec.version, "canary": CANARY}
-    return json.dumps(shared, sort_keys=True, ensure_ascii=False)[1:]
-
-
-def make_row(spec: TaskSpec, config: Any, seed: int, index: int, metadata_tail: str | None = None) -> dict[str, Any]:
-    """Generate row `index` of `spec` under `seed`, and check that its gold answer passes its own validator.
-
-    Args:
-        spec: The task.
-        config: The task's config (from `TaskSpec.make_config`).
-        seed: The split's seed.
-        index: The row's index.
-        metadata_tail: `_metadata_tail(spec, config)`, when the caller has it already (saves work in loops).
-
-    Returns:
-        One row with exactly the columns of `parallelbench.schema.ROW_SCHEMA`.
-
-    Raises:
-        GenerationError: When the gold answer fails its own validator.
-    """
-    instance = spec.generate(config, instance_rng(spec.name, seed, index), index)
-    verdict = spec.check(instance.reference, instance.answer, True)
-    if not verdict.correct:
-        raise GenerationError(f"{spec.name} seed={seed} index={index}: gold answer fails its validator ({verdict.reason})")
-    messages = []
-    for example_prompt, example_answer in instance.examples:
-        messages.append({"role": "user", "content": example_prompt})
-        messages.append({"role": "assistant", "content": example_answer})
-    messages.append({"role": "user", "content": instance.prompt})
-    reference = _to_json(instance.reference)
-    own_metadata = _to_json(instance.metadata)[:-1]
-    tail = metadata_tail or _metadata_tail(spec, config)
-    return {
-        "id": f"{spec.name}:{seed}:{index}:{hashlib.sha256(reference.encode()).hexdigest()[:10]}",
-        "task": spec.name,
-        "family": spec.family,
-        "seed": seed,
-        "index": index,
-        "prompt": instance.prompt,
-        "messages": messages,
-        "answer": instance.answer,
-        "reference": reference,
-        "output_format": instance.output_format,
-        "n_answers": instance.n_answers,
-        "metadata": own_metadata + (", " if instance.metadata else "") + tail,
-        "difficulty": "{}",
-    }
-
-
 def generate(task: str, n: int | None = None, seed: int = 0, *, start: int = 0, **params: Any) -> list[dict[str, Any]]:
     """Generate rows of one task, deterministically.
 
@@ -116,6 +54,7 @@ def generate(task: str, n: int | None = None, seed: int = 0, *, start: int = 0, 
 
     Raises:
         ValueError: For an unknown task, a bad parameter, a negative count or a non-integer seed.
+        GenerationError: When a gold answer fails its own validator (a bug, never expected).
     """
     spec = get_task(task)
     config = spec.make_config(**params)
@@ -124,9 +63,9 @@ def generate(task: str, n: int | None = None, seed: int = 0, *, start: int = 0, 
         raise ValueError(f"n must be a non-negative int; got {n!r}")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ValueError(f"seed must be an int; got {seed!r}")
-    tail = _metadata_tail(spec, config)
+    maker = RowMaker(spec, config, seed)
     with _gc_paused():
-        return [make_row(spec, config, seed, index, tail) for index in range(start, start + count)]
+        return [maker.row(index) for index in range(start, start + count)]
 
 
 def scorer(task: str, strict: bool = False) -> Callable[[Mapping[str, Any], str], Score]:
@@ -203,22 +142,23 @@ SCORE_CHUNK = 500
 
 def _score_chunk(chunk: tuple[list[Mapping[str, Any]], list[Any], bool]) -> list[Score]:
     rows, predictions, strict = chunk
-    prepared: dict[tuple[str, str], tuple[Callable[..., Score], dict[str, Any]]] = {}
+    checks: dict[str, Callable[..., Score]] = {}
+    references: dict[str, dict[str, Any]] = {}
     with _gc_paused():
-        return [_score_prepared(row, prediction, strict, prepared) for row, prediction in zip(rows, predictions)]
+        return [_score_prepared(row, prediction, strict, checks, references)
+                for row, prediction in zip(rows, predictions)]
 
 
-def _score_prepared(row: Mapping[str, Any], prediction: Any, strict: bool,
-                    prepared: dict[tuple[str, str], tuple[Callable[..., Score], dict[str, Any]]]) -> Score:
-    """Score one row, parsing its reference and finding its checker only the first time a batch meets them."""
-    try:
-        key = (row["task"], row["reference"])
-        check, reference = prepared[key]
-    except KeyError:
-        reference = parse_reference(row)  # raises a clear error for a malformed row
-        check = get_task(row["task"]).check
-        prepared[key] = (check, reference)
-    except TypeError:
-        parse_reference(row)
-        raise
+def _score_prepared(row: Mapping[str, Any], prediction: Any, strict: bool, checks: dict[str, Callable[..., Score]],
+                    references: dict[str, dict[str, Any]]) -> Score:
+    """Score one row of a batch, parsing each distinct reference and finding each task's checker once per batch."""
+    text = row.get("reference") if isinstance(row, dict) else None
+    reference = references.get(text) if isinstance(text, str) else None
+    if reference is None:
+        reference = parse_reference(row)  # raises the clear error for a malformed row
+        if text is not None:
+            references[text] = reference
+    check = checks.get(row["task"])
+    if check is None:
+        check = checks[row["task"]] = get_task(row["task"]).check
     return _guarded(check, reference, prediction, strict)

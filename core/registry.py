@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .rng import RowRandom
 from .schema import Score
 
 #: One line per task family: the generator module whose ``TASKS`` declares the family's tasks.
@@ -35,7 +35,6 @@ class Instance:
         reference: Everything the validator needs (stored as JSON text in the row).
         output_format: The answer's skeleton with every free slot as ``[MASK]``.
         n_answers: How many distinct answers are correct, or None when that cannot be counted.
-        examples: One-shot (prompt, answer) pairs shown before the prompt.
         metadata: Family-specific facts for the row's metadata (length, tier, ...).
     """
 
@@ -44,12 +43,11 @@ class Instance:
     reference: dict[str, Any]
     output_format: str
     n_answers: int | None
-    examples: tuple[tuple[str, str], ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
 #: ``generate(config, rng, index) -> Instance``
-Generator = Callable[[Any, random.Random, int], Instance]
+Generator = Callable[[Any, RowRandom, int], Instance]
 #: ``check(reference, prediction, strict) -> Score``; never raises on any prediction string.
 Checker = Callable[[dict[str, Any], str, bool], Score]
 #: ``enumerate_answers(reference, limit) -> every correct answer as a tuple of answer units, or None past limit``
@@ -80,7 +78,7 @@ class TaskSpec:
     enumerate_answers: AnswerEnumerator | None = None
     rows: int = 100
     aliases: tuple[str, ...] = ()
-    version: str = "1"
+    version: str = "2"
 
     @property
     def family(self) -> str:

@@ -1,9 +1,13 @@
-"""Seeded randomness that means the same thing on every supported Python.
+"""Seeded randomness that means the same thing on every Python, every platform and every process.
 
-Every generated row owns one `random.Random`, seeded from a sha256 of (task, seed, index), so a row can be
-regenerated alone, in any process, in any order. Python only promises `random()` and `getrandbits()` to be stable
-across versions (`randint`, `choice`, `sample` and `shuffle` may change), so the few samplers the generators need
-are built here on those two.
+Every generated row owns one `RowRandom`: an endless stream of 64-bit words read from SHAKE-128 (FIPS 202) of the
+row's key ``f"{task}|{seed}|{index}"`` (a one-shot example's: ``f"{task}|{seed}|example|{number}"``), so a row can
+be regenerated alone, in any process, in any order, and neighbouring seeds or indices never share a stream. The
+stream is defined by a published standard, not by an implementation: Python promises only `random.Random.random()`
+to be stable across versions (its `randint`, `choice`, `sample` and `shuffle` may change), and seeding a Mersenne
+Twister costs more than the rest of a simple row. The few samplers the generators need are built here on the
+words, and each is exact: a uniform integer is exactly uniform, and a weighted draw follows its weights to within
+2**-64.
 """
 
 from __future__ import annotations
@@ -11,48 +15,81 @@ from __future__ import annotations
 import bisect
 import hashlib
 import itertools
-import math
-import random
-from collections.abc import Sequence
+import struct
+from collections.abc import Callable, Iterator, Sequence
+from fractions import Fraction
 from typing import TypeVar
 
 T = TypeVar("T")
 
+#: Words are 64-bit: every draw compares or reduces one word in ``[0, WORD_SPAN)``.
+WORD_SPAN = 1 << 64
+#: Words per SHAKE-128 call; block ``b`` of a stream is SHAKE-128 of ``f"{key}|{b}"``, read as little-endian words.
+BLOCK_WORDS = 32
+_unpack_block = struct.Struct(f"<{BLOCK_WORDS}Q").unpack
 
-def instance_rng(task: str, seed: int, index: int, stream: str = "") -> random.Random:
-    """Return the RNG of one row.
+
+def _blocks(key: str) -> Iterator[tuple[int, ...]]:
+    prefix = f"{key}|".encode()
+    for number in itertools.count():
+        yield _unpack_block(hashlib.shake_128(prefix + str(number).encode()).digest(8 * BLOCK_WORDS))
+
+
+class RowRandom:
+    """The random stream of one row: 64-bit words from SHAKE-128 of the row's key, one block after another.
+
+    Attributes:
+        key: The text the stream is derived from.
+        word: Return the next word, an int in ``[0, WORD_SPAN)``.
+    """
+
+    __slots__ = ("key", "word")
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.word: Callable[[], int] = itertools.chain.from_iterable(_blocks(key)).__next__
+
+
+def instance_rng(task: str, seed: int, index: int) -> RowRandom:
+    """Return the random stream of one row.
 
     Args:
         task: Registered task name, e.g. ``"waiting_line/shuffle"``.
         seed: The split's seed.
         index: The row's index within the split.
-        stream: An optional sub-stream name, for independent draws that belong to the same row.
 
     Returns:
-        A `random.Random` seeded from ``sha256(f"{task}|{seed}|{index}")`` (plus ``|stream`` when given).
+        The `RowRandom` keyed by ``f"{task}|{seed}|{index}"``.
     """
-    key = f"{task}|{seed}|{index}" + (f"|{stream}" if stream else "")
-    digest = hashlib.sha256(key.encode("utf-8")).digest()
-    return random.Random(int.from_bytes(digest[:16], "big"))
+    return RowRandom(f"{task}|{seed}|{index}")
 
 
-def randbelow(rng: random.Random, n: int) -> int:
-    """Return a uniform integer in ``[0, n)`` using only `getrandbits` (rejection sampling)."""
+def example_rng(task: str, seed: int, number: int) -> RowRandom:
+    """Return the random stream of one-shot example `number` of a task's example pool under `seed`.
+
+    Returns:
+        The `RowRandom` keyed by ``f"{task}|{seed}|example|{number}"`` (never a row's key: a row's index is a number).
+    """
+    return RowRandom(f"{task}|{seed}|example|{number}")
+
+
+def randbelow(rng: RowRandom, n: int) -> int:
+    """Return an exactly uniform integer in ``[0, n)``: words past the last whole multiple of `n` are redrawn."""
     if n <= 0:
         raise ValueError(f"randbelow needs n >= 1, got {n}")
-    bits = n.bit_length()
-    while True:
-        value = rng.getrandbits(bits)
-        if value < n:
-            return value
+    limit = WORD_SPAN - WORD_SPAN % n
+    word = rng.word()
+    while word >= limit:
+        word = rng.word()
+    return word % n
 
 
-def choice(rng: random.Random, items: Sequence[T]) -> T:
+def choice(rng: RowRandom, items: Sequence[T]) -> T:
     """Return one item of `items`, uniformly."""
     return items[randbelow(rng, len(items))]
 
 
-def shuffled(rng: random.Random, items: Sequence[T]) -> list[T]:
+def shuffled(rng: RowRandom, items: Sequence[T] | range | str) -> list[T]:
     """Return a uniformly random permutation of `items` (Fisher-Yates on `randbelow`)."""
     result = list(items)
     for i in range(len(result) - 1, 0, -1):
@@ -61,7 +98,7 @@ def shuffled(rng: random.Random, items: Sequence[T]) -> list[T]:
     return result
 
 
-def sample(rng: random.Random, items: Sequence[T], k: int) -> list[T]:
+def sample(rng: RowRandom, items: Sequence[T] | range, k: int) -> list[T]:
     """Return `k` distinct items of `items` in random order (a partial Fisher-Yates)."""
     if not 0 <= k <= len(items):
         raise ValueError(f"cannot sample {k} items from {len(items)}")
@@ -72,18 +109,42 @@ def sample(rng: random.Random, items: Sequence[T], k: int) -> list[T]:
     return pool[:k]
 
 
+#: A `WeightedSampler` looks up the top this many bits of a word in a table before it searches its bounds.
+LOOKUP_BITS = 16
+_LOOKUP_SHIFT = 64 - LOOKUP_BITS
+
+
 class WeightedSampler:
-    """Draws items with probability proportional to their weights (inverse CDF on `rng.random()`)."""
+    """Draws items with probability proportional to their weights: the inverse CDF on one 64-bit word.
+
+    The cumulative weights are summed exactly (as fractions) and scaled to integer bounds in ``[0, WORD_SPAN)``,
+    so item ``i`` is drawn with probability ``weight_i / total`` to within 2**-64, on every platform.
+    A table indexed by a word's top `LOOKUP_BITS` bits holds the item wherever no bound falls inside that span
+    of words (most spans, when there are far fewer items than spans); only the other words need the binary
+    search. Both give the same item for every word.
+
+    Attributes:
+        items: The items, in the order given.
+        bounds: ``bounds[i]`` is the first word that draws an item after ``items[i]``.
+    """
 
     def __init__(self, items: Sequence[T], weights: Sequence[float]) -> None:
         if len(items) != len(weights) or not items:
             raise ValueError("WeightedSampler needs as many weights as items, and at least one item")
+        if any(not weight > 0 for weight in weights):
+            raise ValueError("WeightedSampler needs positive weights")
+        cumulative = list(itertools.accumulate(Fraction(weight) for weight in weights))
+        total = cumulative[-1]
         self.items = list(items)
-        self.cumulative = list(itertools.accumulate(weights))
-        self.total = self.cumulative[-1]
-        # The last bound is infinite so that rounding in `random() * total` can never step past the last item.
-        self._bounds = self.cumulative[:-1] + [math.inf]
+        self.bounds = [int(value / total * WORD_SPAN) for value in cumulative[:-1]]
+        span = 1 << _LOOKUP_SHIFT
+        self._lookup: list[int | None] = [None] * (1 << LOOKUP_BITS)
+        for number, (low, high) in enumerate(zip([0, *self.bounds], [*self.bounds, WORD_SPAN])):
+            first, end = -(-low // span), high // span  # the spans that lie wholly inside [low, high)
+            self._lookup[first:end] = [number] * max(0, end - first)
 
-    def draw(self, rng: random.Random) -> T:
+    def draw(self, rng: RowRandom) -> T:
         """Return one item, drawn by weight."""
-        return self.items[bisect.bisect_right(self._bounds, rng.random() * self.total)]
+        word = rng.word()
+        number = self._lookup[word >> _LOOKUP_SHIFT]
+        return self.items[bisect.bisect_right(self.bounds, word) if number is None else number]

@@ -12,7 +12,6 @@ lend, buy a gift, reschedule), with a reference summary built from the same fact
 
 from __future__ import annotations
 
-import random
 import string
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from faker.providers.company.en_US import Provider as _EnUsCompanies
 
 from .. import rng as rnd
+from ..rng import RowRandom
 from ..registry import Instance, TaskSpec
 from ..validators import paraphrase_summarize as validator
 from .people import draw_distinct_names
@@ -92,12 +92,12 @@ class TextTaskConfig:
         object.__setattr__(self, "n_people", tuple(people))
 
 
-def _company(rng: random.Random) -> str:
+def _company(rng: RowRandom) -> str:
     last = draw_distinct_names(rng, 1)[0].rsplit(" ", 1)[1]
     return f"{last} {rnd.choice(rng, _EnUsCompanies.company_suffixes)}"
 
 
-def _paraphrase_case(rng: random.Random) -> tuple[dict[str, Any], str, dict[str, Any]]:
+def _paraphrase_case(rng: RowRandom) -> tuple[dict[str, Any], str, dict[str, Any]]:
     frame = rnd.randbelow(rng, len(FRAMES))
     p1, p2 = draw_distinct_names(rng, 2)
     slots = {
@@ -116,12 +116,12 @@ def _with_and(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _chime_in(rng: random.Random, speakers: list[str], lines: list[str]) -> list[tuple[str, str]]:
+def _chime_in(rng: RowRandom, speakers: list[str], lines: list[str]) -> list[tuple[str, str]]:
     """Give each extra speaker a different one of `lines` (at most as many speakers as lines)."""
     return list(zip(speakers, rnd.sample(rng, lines, len(speakers))))
 
 
-def _dialogue_case(rng: random.Random, n_people: int) -> tuple[dict[str, Any], str, dict[str, Any]]:
+def _dialogue_case(rng: RowRandom, n_people: int) -> tuple[dict[str, Any], str, dict[str, Any]]:
     """Draw a plan and write the dialogue about it and its reference summary."""
     names: list[str] = []
     while len(names) < n_people:  # distinct first names, so the dialogue is unambiguous
@@ -186,7 +186,7 @@ def render_prompt(reference: dict[str, Any]) -> str:
     )
 
 
-def generate(config: TextTaskConfig, rng: random.Random, index: int) -> Instance:
+def generate(config: TextTaskConfig, rng: RowRandom, index: int) -> Instance:
     """Generate row `index` of a paraphrase or summarization task (see `parallelbench.registry.Generator`)."""
     if config.kind == "paraphrase":
         reference, gold, metadata = _paraphrase_case(rng)

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 from functools import lru_cache
 
 from faker.providers.person.en_US import Provider as _EnUsPeople
 
-from ..rng import WeightedSampler
+from ..rng import RowRandom, WeightedSampler
 from .vocabulary import is_plain
 
 
@@ -30,24 +29,22 @@ def _samplers() -> tuple[WeightedSampler, WeightedSampler]:
 def name_tables_sha256() -> str:
     """Return a fingerprint of the name tables in use, recorded in manifests so a data change is visible."""
     first, last = _samplers()
-    payload = json.dumps([first.items, first.cumulative, last.items, last.cumulative])
+    payload = json.dumps([first.items, first.bounds, last.items, last.bounds])
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def draw_full_name(rng: random.Random) -> str:
+def draw_full_name(rng: RowRandom) -> str:
     """Return one "First Last" name, each part drawn by its en_US frequency."""
     first, last = _samplers()
     return f"{first.draw(rng)} {last.draw(rng)}"
 
 
-def draw_distinct_names(rng: random.Random, count: int, exclude: frozenset[str] = frozenset()) -> list[str]:
-    """Return `count` distinct full names, none of them in `exclude`."""
+def draw_distinct_names(rng: RowRandom, count: int) -> list[str]:
+    """Return `count` distinct full names (a name drawn twice is redrawn)."""
     first, last = _samplers()
     names: list[str] = []
-    taken = set(exclude)
     while len(names) < count:
         name = f"{first.draw(rng)} {last.draw(rng)}"
-        if name not in taken:
-            taken.add(name)
+        if name not in names:
             names.append(name)
     return names

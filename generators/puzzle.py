@@ -11,12 +11,12 @@ exist, and the validator accepts each of them.
 
 from __future__ import annotations
 
-import random
 import string
 from dataclasses import dataclass
 from typing import Any
 
 from .. import rng as rnd
+from ..rng import RowRandom
 from ..registry import Instance, TaskSpec
 from ..validators import puzzle as validator
 
@@ -38,7 +38,8 @@ class LatinSquareConfig:
     Attributes:
         order: The side n of the square, 2 to 6; the row has n symbols.
         alphabet: Where the symbols come from: ``mixed`` (letters A-Z and digits 1-9), ``letters`` or ``digits``.
-        n_shots: How many one-shot example turns (each on its own symbols) come before the prompt.
+        n_shots: How many one-shot example turns (each on its own symbols, from the task's example pool; see
+            `parallelbench.rows`) come before the prompt.
     """
 
     order: int = 4
@@ -62,7 +63,8 @@ class SudokuConfig:
         clues: How many of the 16 cells are given, 4 to 15 (4 is the fewest that can force a unique completion).
         max_solutions: Keep only puzzles with at most this many completions (1: unique, the default); None keeps
             every puzzle.
-        n_shots: How many one-shot example turns (each on its own puzzle) come before the prompt.
+        n_shots: How many one-shot example turns (each on its own puzzle, from the task's example pool; see
+            `parallelbench.rows`) come before the prompt.
     """
 
     clues: int = 12
@@ -80,7 +82,7 @@ class SudokuConfig:
             raise ValueError(f"n_shots must be an int from 0 to 8; got {self.n_shots!r}")
 
 
-def sample_latin_square(rng: random.Random, n: int) -> validator.Square:
+def sample_latin_square(rng: RowRandom, n: int) -> validator.Square:
     """Return a Latin square of order `n` on 0..n-1, drawn uniformly from all of them.
 
     Exact, not a Markov chain: a uniform reduced square R (first row and column 0..n-1), a uniform permutation
@@ -133,7 +135,7 @@ def render_prompt(reference: dict[str, Any]) -> str:
     return render_sudoku_prompt(reference) if "grid" in reference else render_latin_square_prompt(reference)
 
 
-def _latin_case(config: LatinSquareConfig, rng: random.Random) -> tuple[dict[str, Any], str]:
+def _latin_case(config: LatinSquareConfig, rng: RowRandom) -> tuple[dict[str, Any], str]:
     """Draw symbols and a uniform square on them; return (reference, gold answer)."""
     n = config.order
     symbols = rnd.sample(rng, ALPHABETS[config.alphabet], n)
@@ -143,7 +145,7 @@ def _latin_case(config: LatinSquareConfig, rng: random.Random) -> tuple[dict[str
     return reference, validator.answer_text(validator.puzzle_of(reference), rows)
 
 
-def _sudoku_case(config: SudokuConfig, rng: random.Random) -> tuple[dict[str, Any], str, int]:
+def _sudoku_case(config: SudokuConfig, rng: RowRandom) -> tuple[dict[str, Any], str, int]:
     """Draw a solution grid and clue cells until the puzzle has at most `max_solutions` completions.
 
     A uniform (solution, clue cells) pair, kept when the puzzle has few enough completions: with the default
@@ -169,13 +171,9 @@ def _grid_format(n: int, separator: str) -> str:
     return "\n".join(separator.join(["[MASK]"] * n) for _ in range(n))
 
 
-def generate_latin_square(config: LatinSquareConfig, rng: random.Random, index: int) -> Instance:
+def generate_latin_square(config: LatinSquareConfig, rng: RowRandom, index: int) -> Instance:
     """Generate row `index` of a Latin-square task (see `parallelbench.registry.Generator`)."""
     reference, gold = _latin_case(config, rng)
-    examples = []
-    for _ in range(config.n_shots):
-        example_reference, example_gold = _latin_case(config, rng)
-        examples.append((render_prompt(example_reference), example_gold))
     n = config.order
     return Instance(
         prompt=render_prompt(reference),
@@ -183,29 +181,23 @@ def generate_latin_square(config: LatinSquareConfig, rng: random.Random, index: 
         reference=reference,
         output_format=_grid_format(n, ","),
         n_answers=validator.LATIN_SQUARE_COUNTS[n],
-        examples=tuple(examples),
         metadata={"length": n * n, "order": n, "unit": "cell"},
     )
 
 
-def generate_sudoku(config: SudokuConfig, rng: random.Random, index: int) -> Instance:
+def generate_sudoku(config: SudokuConfig, rng: RowRandom, index: int) -> Instance:
     """Generate row `index` of a 4x4 sudoku task (see `parallelbench.registry.Generator`).
 
     The output format masks all 16 cells, clues included: the answer restates the whole grid, and the answer
     units of `enumerate_answers` are the 16 cells too.
     """
     reference, gold, completions = _sudoku_case(config, rng)
-    examples = []
-    for _ in range(config.n_shots):
-        example_reference, example_gold, _ = _sudoku_case(config, rng)
-        examples.append((render_prompt(example_reference), example_gold))
     return Instance(
         prompt=render_prompt(reference),
         answer=gold,
         reference=reference,
         output_format=_grid_format(4, ""),
         n_answers=completions,
-        examples=tuple(examples),
         metadata={"length": SUDOKU_CELLS, "clues": config.clues, "blanks": SUDOKU_CELLS - config.clues,
                   "unit": "cell"},
     )

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import math
-import random
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from .. import rng as rnd
+from ..rng import RowRandom
 from ..registry import Instance, TaskSpec
 from ..validators import waiting_line as validator
 from .people import draw_distinct_names, draw_full_name
@@ -41,7 +41,8 @@ class ListTaskConfig:
         length: The list lengths, as one length or an inclusive ``(min, max)`` range.
         rows_per_length: Consecutive rows that share a length; row ``i`` has the ``(i // rows_per_length)``-th
             length of the range, cycling, so the length of a row never depends on how many rows are made.
-        n_shots: How many one-shot example turns (each on a separate list) come before the prompt.
+        n_shots: How many one-shot example turns (each on another list, from the task's example pool; see
+            `parallelbench.rows`) come before the prompt.
     """
 
     operation: str
@@ -81,20 +82,20 @@ def unit_of(vocabulary: str) -> str:
     return "name" if vocabulary == "names" else POOLS[vocabulary][1]
 
 
-def _draw_items(rng: random.Random, vocabulary: str, count: int) -> list[str]:
+def _draw_items(rng: RowRandom, vocabulary: str, count: int) -> list[str]:
     if vocabulary == "names":
         return draw_distinct_names(rng, count)
     return rnd.sample(rng, POOLS[vocabulary][0], count)
 
 
-def _draw_new_item(rng: random.Random, vocabulary: str, taken: list[str]) -> str:
+def _draw_new_item(rng: RowRandom, vocabulary: str, taken: list[str]) -> str:
     while True:
         item = draw_full_name(rng) if vocabulary == "names" else rnd.choice(rng, POOLS[vocabulary][0])
         if item not in taken:
             return item
 
 
-def _gold(rng: random.Random, operation: str, items: list[str], position: int | None, item: str | None,
+def _gold(rng: RowRandom, operation: str, items: list[str], position: int | None, item: str | None,
           vocabulary: str) -> list[str]:
     """Apply `operation` to `items`; a random operation picks its own position with `rng`."""
     n = len(items)
@@ -122,12 +123,13 @@ def _gold(rng: random.Random, operation: str, items: list[str], position: int | 
 
 def count_answers(operation: str, length: int) -> int:
     """Return how many distinct lists answer `operation` on a list of `length` distinct items."""
-    return {
-        "shuffle": math.factorial(length) - 1,
-        "insert_random": length + 1,
-        "remove_random": length,
-        "replace_random": length,
-    }.get(operation, 1)
+    if operation == "shuffle":
+        return math.factorial(length) - 1  # every permutation but the input
+    if operation == "insert_random":
+        return length + 1
+    if operation in ("remove_random", "replace_random"):
+        return length
+    return 1
 
 
 _INSTRUCTIONS = {
@@ -178,7 +180,7 @@ def render_prompt(reference: dict[str, Any]) -> str:
     )
 
 
-def _make_case(config: ListTaskConfig, rng: random.Random, length: int) -> tuple[dict[str, Any], list[str]]:
+def _make_case(config: ListTaskConfig, rng: RowRandom, length: int) -> tuple[dict[str, Any], list[str]]:
     """Draw one list and its edit; return (reference, one gold answer)."""
     operation, vocabulary = config.operation, config.vocabulary
     items = _draw_items(rng, vocabulary, length)
@@ -196,23 +198,16 @@ def _output_format(length: int) -> str:
     return json.dumps(["[MASK]"] * length)
 
 
-def generate(config: ListTaskConfig, rng: random.Random, index: int) -> Instance:
+def generate(config: ListTaskConfig, rng: RowRandom, index: int) -> Instance:
     """Generate row `index` of a list-operation task (see `parallelbench.registry.Generator`)."""
     length = config.length_of_row(index)
     reference, gold = _make_case(config, rng, length)
-    examples = []
-    low, high = config.length
-    while len(examples) < config.n_shots:
-        example_reference, example_gold = _make_case(config, rng, low + rnd.randbelow(rng, high - low + 1))
-        if example_reference["input"] != reference["input"]:  # an example is always a different list
-            examples.append((render_prompt(example_reference), json_list(example_gold)))
     return Instance(
         prompt=render_prompt(reference),
         answer=json_list(gold),
         reference=reference,
         output_format=_output_format(len(gold)),
         n_answers=count_answers(config.operation, length),
-        examples=tuple(examples),
         metadata={"length": length, "operation": config.operation, "unit": unit_of(config.vocabulary)},
     )
 

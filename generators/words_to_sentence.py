@@ -15,13 +15,13 @@ each word in its base form; the core checks it with the validator (grammar inclu
 from __future__ import annotations
 
 import json
-import random
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
 from .. import rng as rnd
+from ..rng import RowRandom
 from ..registry import Instance, TaskSpec
 from ..validators import words_to_sentence as validator
 
@@ -52,7 +52,8 @@ class WordsToSentenceConfig:
     Attributes:
         tier: ``easy``, ``medium`` or ``hard`` (see the module docstring).
         n_words: How many required words (1 to 7).
-        n_shots: How many one-shot example turns (each with other words and a gold sentence) come first.
+        n_shots: How many one-shot example turns (each with other words and a gold sentence, from the task's
+            example pool; see `parallelbench.rows`) come first.
     """
 
     tier: str
@@ -87,7 +88,7 @@ def _in_band(words: tuple[Word, ...], tier: str, taken: set[str] = frozenset()) 
     return [w for w in words if low <= w.zipf < high and w.word not in taken]
 
 
-def _draw_easy(rng: random.Random, n: int) -> list[Word]:
+def _draw_easy(rng: RowRandom, n: int) -> list[Word]:
     scenes = [name for name, words in lexicon().items()
               if len(_in_band(words, "easy")) >= n and any(w.pos == "verb" for w in _in_band(words, "easy"))]
     pool = _in_band(lexicon()[rnd.choice(rng, scenes)], "easy")
@@ -96,7 +97,7 @@ def _draw_easy(rng: random.Random, n: int) -> list[Word]:
     return rnd.shuffled(rng, [verb, *others])
 
 
-def _draw_medium(rng: random.Random, n: int) -> list[Word]:
+def _draw_medium(rng: RowRandom, n: int) -> list[Word]:
     first_count = (n + 1) // 2
     scenes = lexicon()
     firsts = [name for name, words in scenes.items() if len(_in_band(words, "medium")) >= first_count]
@@ -111,7 +112,7 @@ def _draw_medium(rng: random.Random, n: int) -> list[Word]:
     return rnd.shuffled(rng, chosen)
 
 
-def _draw_hard(rng: random.Random, n: int) -> list[Word]:
+def _draw_hard(rng: RowRandom, n: int) -> list[Word]:
     scenes = lexicon()
     domains = sorted({words[0].domain for words in scenes.values()})
     chosen: list[Word] = []
@@ -123,7 +124,7 @@ def _draw_hard(rng: random.Random, n: int) -> list[Word]:
     return chosen
 
 
-def draw_words(rng: random.Random, tier: str, n: int) -> list[Word]:
+def draw_words(rng: RowRandom, tier: str, n: int) -> list[Word]:
     """Draw `n` distinct required words for `tier`, in prompt order.
 
     Args:
@@ -183,7 +184,7 @@ def render_prompt(reference: dict[str, Any]) -> str:
     )
 
 
-def _make_case(config: WordsToSentenceConfig, rng: random.Random) -> tuple[dict[str, Any], str, list[Word]]:
+def _make_case(config: WordsToSentenceConfig, rng: RowRandom) -> tuple[dict[str, Any], str, list[Word]]:
     words = draw_words(rng, config.tier, config.n_words)
     reference = {
         "words": [w.word for w in words],
@@ -192,20 +193,15 @@ def _make_case(config: WordsToSentenceConfig, rng: random.Random) -> tuple[dict[
     return reference, gold_sentence(words, rnd.choice(rng, _SUBJECTS)), words
 
 
-def generate(config: WordsToSentenceConfig, rng: random.Random, index: int) -> Instance:
+def generate(config: WordsToSentenceConfig, rng: RowRandom, index: int) -> Instance:
     """Generate row `index` of a words-to-sentence task (see `parallelbench.registry.Generator`)."""
     reference, gold, words = _make_case(config, rng)
-    examples = []
-    for _ in range(config.n_shots):
-        example_reference, example_gold, _ = _make_case(config, rng)
-        examples.append((render_prompt(example_reference), example_gold))
     return Instance(
         prompt=render_prompt(reference),
         answer=gold,
         reference=reference,
         output_format="[MASK]",
         n_answers=None,
-        examples=tuple(examples),
         metadata={
             "tier": config.tier,
             "n_words": config.n_words,
