@@ -25,7 +25,7 @@ from .reference_decoding.calibrate import calibrate_rows, task_curves, write_tas
 from .generators.people import name_tables_sha256
 from .splits import SPLIT_SEEDS, assemble_splits
 from .registry import get_task, task_names
-from .schema import ROW_SCHEMA
+from .schema import PARQUET_OPTIONS, ROW_SCHEMA
 
 MANIFEST = "manifest.json"
 
@@ -44,8 +44,7 @@ def _sha256(path: Path) -> str:
 def write_parquet(rows: list[dict[str, Any]], path: Path) -> None:
     """Write rows to one Parquet file with the shared row schema (same rows -> same bytes)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pylist(rows, schema=ROW_SCHEMA)
-    pq.write_table(table, path, compression="zstd", write_statistics=False)
+    pq.write_table(pa.Table.from_pylist(rows, schema=ROW_SCHEMA), path, **PARQUET_OPTIONS)
 
 
 def _code_hashes(tasks: Sequence[str]) -> dict[str, str]:

@@ -7,34 +7,34 @@ so what crosses between processes is one string or one columnar buffer, not thou
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from .api import generate
 from .registry import get_task
-from .schema import ROW_SCHEMA
+from .schema import PARQUET_OPTIONS, ROW_SCHEMA
 
 #: Rows per unit of work handed to a worker process.
 CHUNK_ROWS = 2_000
 
-#: (task, seed, first index, row count, params, output form): the form is "rows" (dicts), ".jsonl" (one string of
+#: (task, seed, first index, row count, params, output form): the form is "rows" (dicts), ".jsonl" (UTF-8 bytes of
 #: JSON lines) or ".parquet" (one Arrow table), so a worker hands back something cheap to send between processes.
 _Job = tuple[str, int, int, int, dict[str, Any], str]
 
 
-def _work(job: _Job) -> list[dict[str, Any]] | str | pa.Table:
+def _work(job: _Job) -> list[dict[str, Any]] | bytes | pa.Table:
     task, seed, start, count, params, form = job
     rows = generate(task, count, seed, start=start, **params)
     if form == ".jsonl":
-        return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        return b"".join(orjson.dumps(row) + b"\n" for row in rows)
     if form == ".parquet":
         return pa.Table.from_pylist(rows, schema=ROW_SCHEMA)
     return rows
@@ -127,8 +127,8 @@ def write_tasks(paths: dict[str, Path], n: int | None = None, seed: int = 0, *, 
     try:
         for name, path in staging.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            writers[name] = (path.open("w", encoding="utf-8") if targets[name].suffix == ".jsonl" else
-                             pq.ParquetWriter(path, ROW_SCHEMA, compression="zstd", write_statistics=False))
+            writers[name] = (path.open("wb") if targets[name].suffix == ".jsonl" else
+                             pq.ParquetWriter(path, ROW_SCHEMA, **PARQUET_OPTIONS))
         for job, encoded in _run(jobs, workers, progress):
             writer = writers[job[0]]
             writer.write(encoded) if job[5] == ".jsonl" else writer.write_table(encoded)

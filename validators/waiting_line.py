@@ -8,7 +8,6 @@ Tasks with several correct answers (shuffle, random insert/remove/replace) accep
 from __future__ import annotations
 
 import itertools
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -28,11 +27,13 @@ def sort_key(vocabulary: str) -> Callable[[str], Any]:
 
 def _canonical_items(reference: dict[str, Any], items: list[Any], strict: bool) -> tuple[list[str] | None, str]:
     """Check that every item is a string; in lenient mode map case/spacing variants onto the known entries."""
-    for number, item in enumerate(items, start=1):
-        if not isinstance(item, str):
-            return None, f"entry {number} is not a string"
+    if not all(map(isinstance, items, itertools.repeat(str))):
+        number = next(number for number, item in enumerate(items, start=1) if not isinstance(item, str))
+        return None, f"entry {number} is not a string"
+    if strict:
+        return items, ""
     entries = reference["input"] if reference.get("item") is None else [*reference["input"], reference["item"]]
-    if strict or all(item in entries for item in items):
+    if all(map(entries.__contains__, items)):
         return items, ""
     known = {normalize_item(entry): entry for entry in entries}
     return [known.get(normalize_item(item), item) for item in items], ""
@@ -41,9 +42,17 @@ def _canonical_items(reference: dict[str, Any], items: list[Any], strict: bool) 
 _UNITS = {"names": "name", "letters": "letter", "words": "word"}
 
 
+def _counts(entries: list[str]) -> dict[str, int]:
+    """How often each entry occurs (a plain dict: `collections.Counter` costs more than the check on short lists)."""
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry] = counts.get(entry, 0) + 1
+    return counts
+
+
 def _multiset_problem(expected: list[str], got: list[str], unit: str) -> str:
     """Describe how `got` differs from `expected` as a multiset (missing, unexpected or repeated entries)."""
-    have, want = Counter(got), Counter(expected)
+    have, want = _counts(got), _counts(expected)
     for entry in got:
         if entry not in want:
             return f"unexpected {unit}: {entry}"
@@ -51,7 +60,7 @@ def _multiset_problem(expected: list[str], got: list[str], unit: str) -> str:
         if have[entry] > want[entry]:
             return f"{unit} repeated: {entry}"
     for entry in expected:
-        if have[entry] < want[entry]:
+        if have.get(entry, 0) < want[entry]:
             return f"{unit} missing: {entry}"
     return ""
 
