@@ -4,15 +4,17 @@ One run times, on the same workload (the 10 ``waiting_line/*`` tasks, ``--rows``
 temporary folder):
 
 - the original release's generator (`original_release.py`, a faithful re-implementation: JSON lines through pandas);
-- ours: `parallelbench.parallel.generate_tasks` in memory, and `write_tasks` (every gold answer checked by its validator) writing each task
-  to one file, for each ``--workers`` count; the ratio ours / original;
-- ours per core: generation with the gold self-check alone, rows/s divided by the worker count;
+- ours: `write_tasks` (every gold answer checked by its validator) writing each task to one file, the CLI's path,
+  for each ``--workers`` count; the ratio ours / original;
+- ours per core: generation with the gold self-check alone (each worker keeps the rows it made), rows/s divided by
+  the worker count; and `generate_tasks`, which also sends every row dict back to the calling process;
 - `parallelbench.build` of the default folder (every registered task, its published row count), rows/s;
 - `parallelbench.score_many` on the generated rows: gold answers (lenient and strict) and perturbed answers
   (neighbours swapped, a name dropped or repeated, the input unchanged, formatting noise, prose), predictions/s.
 
 Each figure is the best of up to ``--repeats`` runs after a warm-up; a measurement stops repeating once its runs have
-taken ``--budget`` seconds, so slow parts (the baseline, the build) run once. Targets are printed next to the
+taken ``--budget`` seconds, so slow parts (the baseline, the build) run once. Every timed run of ours uses a seed of
+its own, so each run makes its one-shot example pools afresh, as a new process does. Targets are printed next to the
 numbers; nothing here fails on a slow result (no timing thresholds in tests either).
 
 Usage::
@@ -24,19 +26,21 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import original_release  # the baseline; lives beside this script, never imported by the package
 
 import parallelbench as pb
-from parallelbench.parallel import generate_tasks, write_tasks
+from parallelbench.parallel import CHUNK_ROWS, generate_tasks, write_tasks
 
 TASKS: tuple[str, ...] = tuple(f"waiting_line/{name}" for name in original_release.TASK_TYPES)
 SEED = 0
@@ -67,27 +71,58 @@ def best_of(run: Callable[[], Any], repeats: int, budget: float) -> tuple[float,
     return best, result
 
 
-def time_original(folder: Path, rows: int, per_part: int, render: bool, repeats: int, budget: float) -> float:
+def time_original(folder: Path, rows: int, pool: tuple[int, int], render: bool, repeats: int, budget: float) -> float:
     """Seconds for the original release's generator to make and write every task (best run)."""
-    names_file = original_release.write_names_file(folder, per_part)
+    names_file = original_release.write_names_file(folder, *pool)
     original_release.run(folder / "warm-up", names_file, 4 * 25, render)
     seconds, written = best_of(lambda: original_release.run(folder / "out", names_file, rows, render), repeats, budget)
     assert written == rows * len(TASKS)
     return seconds
 
 
-def time_ours(folder: Path, rows: int, workers: int, suffix: str, repeats: int,
-              budget: float) -> tuple[float, float, dict[str, list[dict[str, Any]]]]:
-    """Time our generation in memory, and generation written to disk by `write_tasks` (the CLI's path).
+#: A fresh seed for every timed run of ours (see the module docstring).
+_SEEDS = itertools.count(SEED)
 
-    Returns (best in-memory seconds, best to-disk seconds, the rows).
-    """
+
+def time_writing(folder: Path, rows: int, workers: int, suffix: str, repeats: int, budget: float) -> float:
+    """Best seconds for `write_tasks` (the CLI's path) to generate every task and write it to one file each."""
     folder.mkdir(parents=True, exist_ok=True)
-    generate_tasks(TASKS, 50, SEED, workers=workers)  # warm-up: imports, name tables, worker start-up code paths
-    generation, rows_by_task = best_of(lambda: generate_tasks(TASKS, rows, SEED, workers=workers), repeats, budget)
     paths = {task: folder / f"{pb.get_task(task).config_name}{suffix}" for task in TASKS}
-    total, _ = best_of(lambda: write_tasks(paths, rows, SEED, workers=workers), repeats, budget)
-    return generation, total, rows_by_task
+    write_tasks(paths, 50, SEED, workers=workers)  # warm-up: imports, name tables, worker start-up code paths
+    seconds, _ = best_of(lambda: write_tasks(paths, rows, next(_SEEDS), workers=workers), repeats, budget)
+    return seconds
+
+
+def _count_rows(job: tuple[str, int, int, int]) -> int:
+    task, seed, start, count = job
+    return len(pb.generate(task, count, seed, start=start))
+
+
+def time_generation(rows: int, workers: int, repeats: int, budget: float) -> float:
+    """Best seconds to generate every task's rows on `workers` processes, each keeping the rows it made.
+
+    The rows are cut into the same chunks as `write_tasks` cuts them, and only their count comes back: this times
+    generation with the gold self-check, without moving rows between processes.
+    """
+    def run() -> int:
+        seed = next(_SEEDS)
+        jobs = [(task, seed, start, min(CHUNK_ROWS, rows - start))
+                for task in TASKS for start in range(0, rows, CHUNK_ROWS)]
+        if workers == 1:
+            return sum(map(_count_rows, jobs))
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            return sum(pool.map(_count_rows, jobs))
+
+    seconds, made = best_of(run, repeats, budget)
+    assert made == rows * len(TASKS)
+    return seconds
+
+
+def time_in_memory(rows: int, workers: int, repeats: int,
+                   budget: float) -> tuple[float, dict[str, list[dict[str, Any]]]]:
+    """Best seconds for `generate_tasks`, which hands every row dict back to the caller; returns (seconds, rows)."""
+    generate_tasks(TASKS, 50, SEED, workers=workers)  # warm-up
+    return best_of(lambda: generate_tasks(TASKS, rows, next(_SEEDS), workers=workers), repeats, budget)
 
 
 def time_build(folder: Path, repeats: int, budget: float) -> tuple[float, int, int]:
@@ -127,6 +162,13 @@ def time_scoring(rows: list[dict[str, Any]], predictions: list[str], strict: boo
     return seconds, sum(score.correct for score in scores) / len(scores)
 
 
+def _pool(text: str) -> tuple[int, int]:
+    first, sep, last = text.lower().partition("x")
+    if not (sep and first.isdigit() and last.isdigit() and int(first) > 0 and int(last) > 0):
+        raise argparse.ArgumentTypeError(f"expected FIRSTxLAST, e.g. 100x100; got {text!r}")
+    return int(first), int(last)
+
+
 def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
@@ -144,8 +186,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="best of up to this many runs (default 3)")
     parser.add_argument("--budget", type=float, default=10.0,
                         help="stop repeating a measurement after this many seconds (default 10)")
-    parser.add_argument("--pool-per-part", type=int, default=100,
-                        help="baseline name pool: first names x last names, this many of each (default 100)")
+    parser.add_argument("--pool", type=_pool, default=original_release.POOL, metavar="FIRSTxLAST",
+                        help="baseline name pool: first names x last names (default %dx%d, the estimate of the "
+                             "original's; see original_release.py)" % original_release.POOL)
     parser.add_argument("--baseline-prompts", action="store_true",
                         help="let the baseline also render prompts and messages (the original does so at read time)")
     args = parser.parse_args()
@@ -163,29 +206,33 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pb-bench-") as tmp:
         folder = Path(tmp)
         print(f"\n{'measurement':<50} {'rate':>12} {'unit':<14} {'target':<20} {'met':<4} note", flush=True)
-        baseline_s = time_original(folder / "original", args.rows, args.pool_per_part, args.baseline_prompts,
+        baseline_s = time_original(folder / "original", args.rows, args.pool, args.baseline_prompts,
                                    args.repeats, args.budget)
         baseline = total_rows / baseline_s
+        first, last = args.pool
+        pool_note = f"{first}x{last} = {first * last:,} names in pool"
         _line("original release: generate + write JSONL", baseline, "rows/s",
-              note=f"{args.pool_per_part ** 2:,} names in pool" + (", with prompts" if args.baseline_prompts else ""))
-        per_core: dict[int, float] = {}
+              note=pool_note + (", with prompts" if args.baseline_prompts else ""))
         for workers in args.workers:
-            generation_s, total_s, rows_by_task = time_ours(folder / f"ours-{workers}", args.rows, workers,
-                                                            f".{args.format}", args.repeats, args.budget)
-            rate = total_rows / total_s
+            rate = total_rows / time_writing(folder / f"ours-{workers}", args.rows, workers, f".{args.format}",
+                                             args.repeats, args.budget)
             ratio = rate / baseline
-            per_core[workers] = total_rows / generation_s / workers
             _line(f"ours, {workers} worker(s): generate + write {args.format}", rate, "rows/s",
                   f">= {TARGET_RATIO:g}x original", ratio >= TARGET_RATIO, f"{ratio:.1f}x original")
-        for workers, rate in per_core.items():
+        for workers in args.workers:
+            rate = total_rows / time_generation(args.rows, workers, args.repeats, args.budget) / workers
             _line(f"ours, {workers} worker(s): generation + gold check / core", rate, "rows/s/core",
                   f">= {TARGET_ROWS_PER_CORE:,.0f}/core", rate >= TARGET_ROWS_PER_CORE)
+        for workers in args.workers:
+            seconds, rows_by_task = time_in_memory(args.rows, workers, args.repeats, args.budget)
+            _line(f"ours, {workers} worker(s): generate_tasks, rows to caller", total_rows / seconds, "rows/s",
+                  note="row dicts sent back between processes" if workers > 1 else "")
 
         build_s, build_rows, configs = time_build(folder / "build", args.repeats, args.budget)
         _line("build of the default folder", build_rows / build_s, "rows/s",
               note=f"{configs} configs, {build_rows:,} rows, {build_s:.1f} s")
 
-        rows = [row for task_rows in rows_by_task.values() for row in task_rows]  # the same for any worker count
+        rows = [row for task_rows in rows_by_task.values() for row in task_rows]
         gold = [row["answer"] for row in rows]
         perturbed = [perturb(row, index) for index, row in enumerate(rows)]
         for label, predictions, strict in (("gold answers, lenient", gold, False), ("gold answers, strict", gold, True),

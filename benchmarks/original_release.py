@@ -5,30 +5,37 @@ github.com/furiosa-ai/ParallelBench (October 2025) for the 10 waiting-line tasks
 side by side with it on the same workload. It is written from a reading of the original, not copied from it, and it
 is never imported by the `parallelbench` package.
 
-Which files of the original it mirrors (repository furiosa-ai/ParallelBench):
-- ``dataset/parallel_bench/data/task.py``: one ``random.Random`` per task, seeded from the sha256 of the task's short
+Which files of the original it mirrors (repository furiosa-ai/ParallelBench; the closest stored version of that
+generator is ``parallelbench/dataset/`` at commits bd90e939 and 0c43eedf: 0-based positions, duplicate checks on
+every edited line, and one-shot examples from a second generation pass; later versions take a fixed example from
+the task config instead):
+- ``task.py``: one ``random.Random`` per task, seeded from the sha256 of the task's short
   name (``copy``, ``insert_index``, ...) plus 42, modulo 2**16 - 1; one generator per task type (copy, insert, remove,
   replace, reverse, shuffle, sort) yielding ``{"input", "answer", "output_format", "metadata"}`` dicts; rows drawn
   with random lengths and kept per length until every length holds its share (surplus draws are thrown away); then a
   second, full pass of ``num_samples`` rows from the same RNG whose i-th row becomes row i's one-shot example
   (``input["icl_examples"]``); then ``pandas.DataFrame(rows).to_json(orient="records", lines=True)`` per task, and
   ``task_config.yaml`` beside it read, updated and dumped again after every task.
-- ``dataset/parallel_bench/data/task_utils.py``: the names file is YAML ``[first names, last names]`` and every load
+- ``task_utils.py`` and ``task_generators.py``: the names file is YAML ``[first names, last names]`` and every load
   expands it to the cartesian product of full names; lists become text by appending tokens in a Python loop;
   ``rng.randint`` picks a length, ``rng.sample`` the names, ``rng.choice`` over ``list_difference(all names, line)``
   (a full pass over the vocabulary on every insert and replace row) the new person, ``rng.randint`` the position;
   shuffle calls ``rng.shuffle`` until the order differs.
 - the waiting-line task configs (``task_configs/test/waiting_line*.yaml``): 100 rows, 25 per length, lengths 3 to 6,
   one one-shot example, and the prompt templates in `PROMPTS`.
-- ``dataset/parallel_bench/__init__.py`` (``ParallelBench.__getitem__``): prompts are made when a row is *read*:
+- ``__init__.py`` (``ParallelBench.__getitem__``): prompts are made when a row is *read*:
   ``template.format(**row["input"])``, with the example's user and assistant turns before it (see `render_messages`).
 
 What it leaves out, and why:
 - Faker. The original does not call Faker: its names come from a list of first and last names generated with
   Gemini 2.5 Pro (paper, appendix C), stored as ``first_last_names.yaml``, a file the stored copy of the repository
-  does not hold. `write_names_file` writes a stand-in of the same shape: the most frequent en_US first and last names
-  of Faker's tables (100 x 100 = 10,000 full names by default). The pool size matters to the cost, because insert and
-  replace rows scan the whole pool; ``per_part`` changes it.
+  does not hold. `write_names_file` writes a stand-in of the same shape from the most frequent en_US first and last
+  names of Faker's tables. Its size matters to the cost, because insert and replace rows scan the whole pool. The
+  default, 87 first x 185 last names (16,095 full names), is estimated from the original's own published evaluation
+  logs (``results/.../samples_parallelbench_waiting_line_*.jsonl``): 210 input names there hold 79 distinct first
+  and 126 distinct last names, and a uniform draw of 210 from 87 (185) names shows 79 (126) distinct ones on
+  average; the 95% ranges are about 82-98 first and 160-240 last names. Those logs come from a later release of
+  the data, which may use another names file. ``first_names`` and ``last_names`` change it.
 - Prompt rendering is not part of the original generator (it runs at read time), so `run` leaves it out unless
   ``render=True``; leaving it out makes the baseline faster, so ratios against it are conservative.
 - Console output: the original prints a line per task and a tqdm counter; here they go to a throw-away buffer.
@@ -98,24 +105,30 @@ MASK = "[MASK]"
 NAMES_FILE = "first_last_names.yaml"
 
 
-def write_names_file(folder: Path, per_part: int = 100) -> Path:
+#: The estimated size of the original's names file (see the module docstring): first names, last names.
+POOL = (87, 185)
+
+
+def write_names_file(folder: Path, first_names: int = POOL[0], last_names: int = POOL[1]) -> Path:
     """Write the stand-in names file: YAML ``[first names, last names]``, the most frequent en_US names of each.
 
     Args:
         folder: Where to write ``first_last_names.yaml``.
-        per_part: How many first names and how many last names (the pool holds ``per_part ** 2`` full names).
+        first_names: How many first names.
+        last_names: How many last names (the pool holds ``first_names * last_names`` full names).
 
     Returns:
         The file's path.
     """
     from faker.providers.person.en_US import Provider
 
-    def most_frequent(table: dict[str, float]) -> list[str]:
-        return [name for name, _ in sorted(table.items(), key=lambda item: (-item[1], item[0]))[:per_part]]
+    def most_frequent(table: dict[str, float], count: int) -> list[str]:
+        return [name for name, _ in sorted(table.items(), key=lambda item: (-item[1], item[0]))[:count]]
 
     path = Path(folder) / NAMES_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump([most_frequent(Provider.first_names), most_frequent(Provider.last_names)]))
+    path.write_text(yaml.safe_dump([most_frequent(Provider.first_names, first_names),
+                                    most_frequent(Provider.last_names, last_names)]))
     return path
 
 
