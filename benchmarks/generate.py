@@ -5,7 +5,8 @@ temporary folder):
 
 - the original release's generator (`original_release.py`, a faithful re-implementation: JSON lines through pandas);
 - ours: `write_tasks` (every gold answer checked by its validator) writing each task to one file, the CLI's path,
-  for each ``--workers`` count; the ratio ours / original;
+  for each ``--format`` (Parquet, and JSON lines as the original writes) and ``--workers`` count; the ratio ours /
+  original;
 - ours per core: generation with the gold self-check alone (each worker keeps the rows it made), rows/s divided by
   the worker count; and `generate_tasks`, which also sends every row dict back to the calling process;
 - `parallelbench.build` of the default folder (every registered task, its published row count), rows/s;
@@ -19,7 +20,7 @@ numbers; nothing here fails on a slow result (no timing thresholds in tests eith
 
 Usage::
 
-    python benchmarks/generate.py                 # 10 tasks x 10,000 rows, workers 1 and 2
+    python benchmarks/generate.py                 # 10 tasks x 10,000 rows, Parquet and JSON lines, workers 1 and 2
     python benchmarks/generate.py --rows 2000 --workers 1 2 4 --format jsonl
 """
 
@@ -182,7 +183,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000, help="rows per task (a multiple of 4; default 10,000)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts for ours (default 1 2)")
-    parser.add_argument("--format", choices=("parquet", "jsonl"), default="parquet", help="how ours writes rows")
+    parser.add_argument("--format", choices=("parquet", "jsonl"), nargs="+", default=["parquet", "jsonl"],
+                        help="the file formats ours writes, each timed (default: parquet jsonl; the original writes "
+                             "JSON lines)")
     parser.add_argument("--repeats", type=int, default=3, help="best of up to this many runs (default 3)")
     parser.add_argument("--budget", type=float, default=10.0,
                         help="stop repeating a measurement after this many seconds (default 10)")
@@ -213,11 +216,11 @@ def main() -> None:
         pool_note = f"{first}x{last} = {first * last:,} names in pool"
         _line("original release: generate + write JSONL", baseline, "rows/s",
               note=pool_note + (", with prompts" if args.baseline_prompts else ""))
-        for workers in args.workers:
-            rate = total_rows / time_writing(folder / f"ours-{workers}", args.rows, workers, f".{args.format}",
+        for file_format, workers in itertools.product(args.format, args.workers):
+            rate = total_rows / time_writing(folder / f"ours-{workers}", args.rows, workers, f".{file_format}",
                                              args.repeats, args.budget)
             ratio = rate / baseline
-            _line(f"ours, {workers} worker(s): generate + write {args.format}", rate, "rows/s",
+            _line(f"ours, {workers} worker(s): generate + write {file_format}", rate, "rows/s",
                   f">= {TARGET_RATIO:g}x original", ratio >= TARGET_RATIO, f"{ratio:.1f}x original")
         for workers in args.workers:
             rate = total_rows / time_generation(args.rows, workers, args.repeats, args.budget) / workers
