@@ -5,9 +5,9 @@ row's key ``f"{task}|{seed}|{index}"`` (a one-shot example's: ``f"{task}|{seed}|
 be regenerated alone, in any process, in any order, and neighbouring seeds or indices never share a stream. The
 stream is defined by a published standard, not by an implementation: Python promises only `random.Random.random()`
 to be stable across versions (its `randint`, `choice`, `sample` and `shuffle` may change), and seeding a Mersenne
-Twister costs more than the rest of a simple row. The few samplers the generators need are built here on the
-words, and each is exact: a uniform integer is exactly uniform, and a weighted draw follows its weights to within
-2**-64.
+Twister for every row cost about 4.5 us, a sixth of a waiting-line row's time (one SHAKE-128 block: about 1.3 us).
+The few samplers the generators need are built here on the words, and each is exact: a uniform integer is exactly
+uniform, and a weighted draw follows its weights to within 2**-64.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ however many rows share them; rows remain a pure function of (task, seed, index,
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict
 from functools import lru_cache
 from typing import Any
@@ -54,7 +53,7 @@ class RowMaker:
         self.n_shots: int = getattr(config, "n_shots", 0)
         shared = {"params": asdict(config), "generator_version": spec.version, "canary": CANARY}
         # The JSON members every row shares and the closing brace, appended to each row's own metadata as text.
-        self._metadata_tail = json.dumps(shared, sort_keys=True, ensure_ascii=False, separators=(",", ":"))[1:]
+        self._metadata_tail = orjson.dumps(shared, option=orjson.OPT_SORT_KEYS)[1:].decode()
         self._examples = _example_pool(spec.name, config, seed)
 
     def _checked(self, instance: Instance, what: str, number: int) -> Instance:
