@@ -123,4 +123,3 @@ class RowMaker:
             "metadata": metadata,
             "difficulty": "{}",
         }
-
