@@ -1,0 +1,376 @@
+"""The coherence judge: does a text read as complete English sentences made of real words?
+
+Parallel decoding fills several positions at once from their marginals, so its typical failures are texts whose
+tokens are each plausible but do not fit together: scrambled order ("Dog park the throw ball"), a word list
+("ball, throw, park, dog."), truncation ("and it to grow a", a dangling "and."), tokens cut or fused
+("cr.", "croissantissantissant") and repeated words or phrases ("in the park in the park"). A grammar checker such
+as Harper looks for local errors and lets most of these pass; a parser that must account for every word does not.
+
+The judge asks three questions of every sentence of the text, and the text is coherent when all answers are yes:
+
+1. **Does it parse completely?** The CMU Link Grammar parser (the C library ``liblink-grammar``, called through
+   `ctypes`; Debian packages ``liblink-grammar5`` and ``link-grammar-dictionaries-en``) must find a linkage of the
+   whole sentence with no null link (no word left out) that passes its post-processing rules.
+2. **Is every token a word?** A token the parser's dictionary does not list and guesses from its shape (an unknown
+   word, or one it only matched by a pattern such as "ends in -s" or "is capitalized") must be an English word in
+   the `lemminflect` lexicon, a number, or one of the ``known_words`` the caller names (the people, companies and
+   required words of the row). A capitalized guess inside a sentence is taken as a proper name; the first word of a
+   sentence is capitalized anyway, so there it must be a known word or a first or last name of Faker's en_US tables.
+3. **Is nothing repeated back to back?** No sequence of two to four words is written twice in a row ("the dog the
+   dog"); a single doubled word is the grammar backend's check (`parallelbench.scoring.grammar.repeated_words`).
+
+Sentences are split at ``.``, ``!`` or ``?`` followed by a space or directly by a capital letter ("ball.His"),
+except after a common abbreviation ("Mr.", "p.m."), an initial ("J. K.") or inside a number ("3.5").
+
+The library is loaded once per process. When it is missing, `judge_coherence` raises `CoherenceJudgeUnavailable`
+with the command that installs it: a text score is never silently computed without its judge.
+``$PARALLELBENCH_LINK_GRAMMAR_LIB`` names the library file when it is not where the system looks.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version as package_version
+from typing import Iterable
+
+from .grammar import GrammarBackendUnavailable
+
+#: Environment variable naming the Link Grammar library file (e.g. ``/opt/lib/liblink-grammar.so.5``).
+LIBRARY_ENV = "PARALLELBENCH_LINK_GRAMMAR_LIB"
+#: How to install what the judge needs, shown when it is missing.
+INSTALL_HINT = (
+    "the coherence judge of the text tasks needs the Link Grammar library and its English dictionary: on Debian or "
+    "Ubuntu run `sudo apt-get install liblink-grammar5 link-grammar-dictionaries-en`, on macOS `brew install "
+    f"link-grammar`; or set {LIBRARY_ENV} to the library file")
+#: Seconds the parser may spend on one sentence; a sentence it cannot settle in this time is not judged coherent.
+MAX_PARSE_SECONDS = 2
+#: How many linkages the parser extracts and post-processes per sentence; one that passes is enough.
+LINKAGE_LIMIT = 100
+#: The longest repeated run of words the judge looks for ("in the park in the park" is a run of three).
+MAX_REPEATED_RUN = 4
+
+#: The parser's link from the start of a sentence to a bare noun phrase ("Heavy rain in the old city."): no verb.
+NOUN_PHRASE_LINK = "Wa"
+#: A sentence of this many comma-separated pieces of one or two words each is a word list ("ball, throw, park, dog.").
+LIST_MIN_ITEMS = 3
+#: Words a finished sentence does not end with; the parser accepts some as an ellipsis ("that the plane would.").
+DANGLING_ENDINGS = frozenset({
+    "a", "an", "the", "and", "or", "but", "nor", "to", "of", "would", "could", "should", "will", "shall", "can",
+    "must", "might", "may", "whose", "my", "your", "his", "its", "our", "their",
+})
+
+_ABBREVIATIONS = frozenset({
+    "mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "mt", "vs", "etc", "e.g", "i.e", "a.m", "p.m", "approx", "no",
+})
+# A sentence ends at . ! ? (or an ellipsis) with closing quotes or brackets, followed by space, or directly by a
+# capital letter or an opening quote ("ball.His").
+_BOUNDARY = re.compile(r"(?:[.!?]+|\u2026)[\"'\u201d\u2019)\]]*(?:\s+|(?=[A-Z\"\u201c]))(?=\S)|\s*\n\s*(?=\S)")
+_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?|\d+(?:[.,:]\d+)*")
+_GUESS = re.compile(r"^(?P<word>.+?)\[(?P<kind>[?!~])(?:<(?P<pattern>[^>]*)>)?\]")
+#: Patterns of the English dictionary whose guesses are numbers, dates or units, always real tokens.
+_NUMERIC_PATTERNS = frozenset({
+    "NUMBERS", "FRACTION", "ORDINALS", "DECADE-DATE", "YEAR-DATE", "DAY-ORDINALS", "HMS-TIME", "UNITS", "INITIALS",
+    "PART-NUMBER",
+})
+_CAPITALIZED_PATTERNS = frozenset({"CAPITALIZED-WORDS", "PL-CAPITALIZED-WORDS", "ALL-UPPER", "PL-ALL-UPPER"})
+
+
+class CoherenceJudgeUnavailable(GrammarBackendUnavailable):
+    """The Link Grammar library or its English dictionary is missing; the message says how to install it."""
+
+
+@dataclass(frozen=True)
+class CoherenceReport:
+    """The coherence judge's verdict on one text.
+
+    Attributes:
+        problems: What makes the text incoherent, one line per finding, in text order (empty when coherent).
+        judge: The judge's name and versions (parser library, dictionary, word lexicon).
+    """
+
+    problems: tuple[str, ...]
+    judge: str
+
+    @property
+    def ok(self) -> bool:
+        """Whether every sentence parses completely, every token is a word and nothing is repeated."""
+        return not self.problems
+
+    def details(self) -> dict[str, object]:
+        """Return the report as plain JSON-ready data for a score's details."""
+        return {"coherent": self.ok, "coherence_problems": list(self.problems), "coherence_judge": self.judge}
+
+
+def split_sentences(text: str) -> list[str]:
+    """Return the sentences of `text`, each stripped (see the module docstring for where a sentence ends).
+
+    Args:
+        text: Any text.
+
+    Returns:
+        The sentences holding a letter or digit, in order (a lone punctuation mark is not a sentence).
+    """
+    sentences, start = [], 0
+    for boundary in _BOUNDARY.finditer(text):
+        piece = text[start : boundary.start()]
+        mark = boundary.group(0)
+        if "\n" not in mark and mark.startswith(".") and _continues(piece, text[boundary.end() :], mark):
+            continue
+        sentences.append(piece + mark.rstrip())
+        start = boundary.end()
+    sentences.append(text[start:])
+    return [s.strip() for s in sentences if any(ch.isalnum() for ch in s)]
+
+
+def _continues(piece: str, rest: str, mark: str) -> bool:
+    """Whether a full stop after `piece` is part of an abbreviation, an initial or an ellipsis, not a sentence end."""
+    last = piece.rsplit(None, 1)[-1] if piece.split() else ""
+    word = last.casefold().rstrip(".")
+    if word in _ABBREVIATIONS:
+        return True
+    if len(last) == 1 and last.isupper():  # an initial: "J. K. Rowling"
+        return True
+    return mark.startswith("..") and rest[:1].islower()  # "He waited... then left."
+
+
+@dataclass(frozen=True)
+class Linkage:
+    """One complete parse of a sentence.
+
+    Attributes:
+        words: The parser's words, LEFT-WALL and RIGHT-WALL included, each with its dictionary tag (``dog.n``) or
+            guess mark (``blorf[?].n``, ``Hammond[!<CAPITALIZED-WORDS>]``).
+        labels: The labels of the links between them (``Ss``, ``Os``, ``Wd``, ...).
+    """
+
+    words: tuple[str, ...]
+    labels: tuple[str, ...]
+
+
+class _LinkGrammar:
+    """The parser library with the English dictionary, loaded once per process; parses are serialised by a lock."""
+
+    def __init__(self) -> None:
+        path = os.environ.get(LIBRARY_ENV) or ctypes.util.find_library("link-grammar")
+        if not path:
+            raise CoherenceJudgeUnavailable(INSTALL_HINT)
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError as error:
+            raise CoherenceJudgeUnavailable(f"{INSTALL_HINT} ({error})") from None
+        _declare(lib)
+        self._silence(lib)
+        dictionary = lib.dictionary_create_lang(b"en")
+        if not dictionary:
+            raise CoherenceJudgeUnavailable(f"{INSTALL_HINT} (the English dictionary was not found)")
+        options = lib.parse_options_create()
+        lib.parse_options_set_verbosity(options, 0)
+        lib.parse_options_set_min_null_count(options, 0)
+        lib.parse_options_set_max_null_count(options, 0)
+        lib.parse_options_set_spell_guess(options, 0)
+        lib.parse_options_set_linkage_limit(options, LINKAGE_LIMIT)
+        lib.parse_options_set_max_parse_time(options, MAX_PARSE_SECONDS)
+        self._lib, self._dictionary, self._options = lib, dictionary, options
+        self._lock = threading.Lock()
+        self.version = (f"{lib.linkgrammar_get_version().decode()} "
+                        f"(dictionary {lib.linkgrammar_get_dict_version(dictionary).decode()})")
+
+    def _silence(self, lib: ctypes.CDLL) -> None:
+        """Keep the library's informational messages (e.g. about the locale) off stderr."""
+        self._handler = _ERROR_HANDLER(lambda info, data: None)  # kept alive as long as the library uses it
+        lib.lg_error_set_handler(self._handler, None)
+
+    def parse(self, sentence: str) -> Linkage | None:
+        """Return the best complete linkage of `sentence` that passes post-processing, or None.
+
+        The best is the parser's first, except that a reading as a clause wins over a reading as a bare noun phrase
+        (the ``Wa`` link: "Dr. Patel explained ..." may also be read as one long noun phrase). None means that no
+        linkage covers every word, none passes post-processing, or the parse timed out.
+        """
+        lib = self._lib
+        with self._lock:
+            handle = lib.sentence_create(sentence.encode("utf-8"), self._dictionary)
+            if not handle:
+                return None
+            try:
+                if lib.sentence_parse(handle, self._options) <= 0 or lib.parse_options_timer_expired(self._options):
+                    return None
+                best = None
+                for index in range(lib.sentence_num_linkages_post_processed(handle)):
+                    if lib.sentence_num_violations(handle, index) == 0:
+                        linkage = self._linkage(handle, index)
+                        if NOUN_PHRASE_LINK not in linkage.labels:
+                            return linkage
+                        best = best or linkage
+                return best
+            finally:
+                lib.sentence_delete(handle)
+
+    def _linkage(self, sentence: int, index: int) -> Linkage:
+        lib = self._lib
+        linkage = lib.linkage_create(index, sentence, self._options)
+        try:
+            words = tuple(lib.linkage_get_word(linkage, i).decode("utf-8", "replace")
+                          for i in range(lib.linkage_get_num_words(linkage)))
+            labels = tuple(lib.linkage_get_link_label(linkage, i).decode("utf-8", "replace")
+                           for i in range(lib.linkage_get_num_links(linkage)))
+            return Linkage(words, labels)
+        finally:
+            lib.linkage_delete(linkage)
+
+
+_ERROR_HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    """Give ctypes the C signatures of the functions the judge calls (see link-grammar/link-includes.h)."""
+    pointer, text, number = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
+    signatures = {
+        "linkgrammar_get_version": (text, []),
+        "linkgrammar_get_dict_version": (text, [pointer]),
+        "lg_error_set_handler": (pointer, [_ERROR_HANDLER, pointer]),
+        "dictionary_create_lang": (pointer, [text]),
+        "parse_options_create": (pointer, []),
+        "parse_options_set_verbosity": (None, [pointer, number]),
+        "parse_options_set_min_null_count": (None, [pointer, number]),
+        "parse_options_set_max_null_count": (None, [pointer, number]),
+        "parse_options_set_spell_guess": (None, [pointer, number]),
+        "parse_options_set_linkage_limit": (None, [pointer, number]),
+        "parse_options_set_max_parse_time": (None, [pointer, number]),
+        "parse_options_timer_expired": (ctypes.c_bool, [pointer]),
+        "sentence_create": (pointer, [text, pointer]),
+        "sentence_delete": (None, [pointer]),
+        "sentence_parse": (number, [pointer, pointer]),
+        "sentence_num_linkages_post_processed": (number, [pointer]),
+        "sentence_num_violations": (number, [pointer, number]),
+        "linkage_create": (pointer, [number, pointer, pointer]),
+        "linkage_delete": (None, [pointer]),
+        "linkage_get_num_words": (number, [pointer]),
+        "linkage_get_word": (text, [pointer, number]),
+        "linkage_get_num_links": (number, [pointer]),
+        "linkage_get_link_label": (text, [pointer, number]),
+    }
+    for name, (result, arguments) in signatures.items():
+        function = getattr(lib, name)
+        function.restype, function.argtypes = result, arguments
+
+
+@lru_cache(maxsize=1)
+def _parser() -> _LinkGrammar:
+    return _LinkGrammar()
+
+
+@lru_cache(maxsize=1)
+def _proper_names() -> frozenset[str]:
+    """Faker's en_US first and last names: the names a sentence may start with."""
+    from faker.providers.person.en_US import Provider
+
+    return frozenset(name.casefold() for name in (*Provider.first_names, *Provider.last_names))
+
+
+@lru_cache(maxsize=65536)
+def _in_lexicon(word: str) -> bool:
+    from lemminflect import getAllLemmas
+
+    return bool(getAllLemmas(word) or getAllLemmas(word.casefold()))
+
+
+def _lexicon_version() -> str:
+    try:
+        return f"lemminflect {package_version('lemminflect')}"
+    except PackageNotFoundError:
+        return "lemminflect (version unknown)"
+
+
+def judge_version() -> str:
+    """Return the judge's name with the versions of the parser library, its dictionary and the word lexicon.
+
+    Raises:
+        CoherenceJudgeUnavailable: When the Link Grammar library or its dictionary is missing.
+    """
+    return f"link-grammar {_parser().version}; {_lexicon_version()}"
+
+
+def _not_words(words: tuple[str, ...], known: frozenset[str]) -> list[str]:
+    """Return the tokens of a linkage (`Linkage.words`) that are not English words (see the module docstring)."""
+    rejected = []
+    for position, word in enumerate(w for w in words if w not in ("LEFT-WALL", "RIGHT-WALL")):
+        guess = _GUESS.match(word)
+        if guess is None:
+            continue  # the dictionary lists it
+        token, pattern = guess["word"], guess["pattern"] or ""
+        if pattern in _NUMERIC_PATTERNS or token.casefold() in known:
+            continue
+        if pattern in _CAPITALIZED_PATTERNS:
+            # Parsed as a proper name: a name it must be. Inside a sentence any word of the lexicon may be one too
+            # ("Brown"); the first word is capitalized anyway, so there only a known first or last name counts.
+            if token.casefold() in _proper_names() or (position > 0 and _in_lexicon(token)):
+                continue
+        elif pattern == "HYPHENATED-WORDS":
+            if all(part.casefold() in known or _in_lexicon(part) for part in token.split("-") if part):
+                continue
+        elif _in_lexicon(token):
+            continue
+        rejected.append(token)
+    return rejected
+
+
+def _shape_problems(sentence: str, linkage: Linkage) -> list[str]:
+    """Return what makes a completely parsed sentence a fragment, a word list or a truncation."""
+    problems = []
+    if NOUN_PHRASE_LINK in linkage.labels:
+        problems.append(f"no verb: {sentence!r}")
+    pieces = [piece.split() for piece in sentence.rstrip(".!?\"' ").split(",")]
+    if len(pieces) >= LIST_MIN_ITEMS and all(len(piece) <= 2 for piece in pieces):
+        problems.append(f"a list of words, not a sentence: {sentence!r}")
+    words = _WORD.findall(sentence)
+    if words and words[-1].casefold() in DANGLING_ENDINGS:
+        problems.append(f"ends with {words[-1]!r}: truncated")
+    return problems
+
+
+def _repeated_runs(sentence: str) -> list[str]:
+    """Return every run of 2 to `MAX_REPEATED_RUN` words written twice in a row ("in the park in the park")."""
+    tokens = [match.group(0).casefold() for match in _WORD.finditer(sentence)]
+    found = []
+    for size in range(2, MAX_REPEATED_RUN + 1):
+        for start in range(len(tokens) - 2 * size + 1):
+            if tokens[start : start + size] == tokens[start + size : start + 2 * size]:
+                found.append(" ".join(tokens[start : start + size]))
+    return found
+
+
+def judge_coherence(text: str, known_words: Iterable[str] = ()) -> CoherenceReport:
+    """Judge whether `text` is made of complete English sentences of real words (see the module docstring).
+
+    Args:
+        text: One or more sentences.
+        known_words: Words and names the text may rightly contain that the dictionary may lack (the row's people,
+            companies, cities, required words and their forms); multi-word names count word by word.
+
+    Returns:
+        The `CoherenceReport`, listing every problem found.
+
+    Raises:
+        CoherenceJudgeUnavailable: When the Link Grammar library or its English dictionary is missing.
+    """
+    parser = _parser()
+    known = frozenset(part.casefold() for name in known_words for part in re.split(r"[\s-]+", name) if part)
+    problems: list[str] = []
+    for sentence in split_sentences(text):
+        linkage = parser.parse(sentence)
+        if linkage is None:
+            problems.append(f"no complete parse: {sentence!r}")
+        else:
+            problems.extend(f"not a word: {token!r}" for token in _not_words(linkage.words, known))
+            problems.extend(_shape_problems(sentence, linkage))
+        problems.extend(f"repeated words: {run!r}" for run in _repeated_runs(sentence))
+    if not problems and not split_sentences(text):
+        problems.append("no sentence")
+    return CoherenceReport(tuple(problems), judge_version())
