@@ -298,7 +298,7 @@ def judge_version() -> str:
 
 
 def _not_words(words: tuple[str, ...], known: frozenset[str]) -> list[str]:
-    """Return the tokens of a linkage (`Linkage.words`) that are not English words (see the module docstring)."""
+    """Return a problem line for each token of a linkage (`Linkage.words`) that is not an English word."""
     rejected = []
     for position, word in enumerate(w for w in words if w not in ("LEFT-WALL", "RIGHT-WALL")):
         guess = _GUESS.match(word)
@@ -312,12 +312,14 @@ def _not_words(words: tuple[str, ...], known: frozenset[str]) -> list[str]:
             # ("Brown"); the first word is capitalized anyway, so there only a known first or last name counts.
             if token.casefold() in _proper_names() or (position > 0 and _in_lexicon(token)):
                 continue
+            rejected.append(f"not a word or a known name: {token!r}")
+            continue
         elif pattern == "HYPHENATED-WORDS":
             if all(part.casefold() in known or _in_lexicon(part) for part in token.split("-") if part):
                 continue
         elif _in_lexicon(token):
             continue
-        rejected.append(token)
+        rejected.append(f"not a word: {token!r}")
     return rejected
 
 
@@ -368,7 +370,7 @@ def judge_coherence(text: str, known_words: Iterable[str] = ()) -> CoherenceRepo
         if linkage is None:
             problems.append(f"no complete parse: {sentence!r}")
         else:
-            problems.extend(f"not a word: {token!r}" for token in _not_words(linkage.words, known))
+            problems.extend(_not_words(linkage.words, known))
             problems.extend(_shape_problems(sentence, linkage))
         problems.extend(f"repeated words: {run!r}" for run in _repeated_runs(sentence))
     if not problems and not split_sentences(text):
