@@ -16,8 +16,10 @@ The judge asks three questions of every sentence of the text, and the text is co
    the `lemminflect` lexicon, a number, or one of the ``known_words`` the caller names (the people, companies and
    required words of the row). A capitalized guess inside a sentence is taken as a proper name; the first word of a
    sentence is capitalized anyway, so there it must be a known word or a first or last name of Faker's en_US tables.
-3. **Is nothing repeated back to back?** No sequence of two to four words is written twice in a row ("the dog the
-   dog"); a single doubled word is the grammar backend's check (`parallelbench.scoring.grammar.repeated_words`).
+3. **Is it whole, and said once?** No sequence of one to eight words is written twice in a row, punctuation aside
+   ("book book", "work, work", "the dog the dog"; "had had" and a doubled part of a known name are fine); no bare
+   noun phrase without a verb; no list of one- or two-word pieces between commas ("ball, throw, park, dog."); no
+   ending on a word or mark that leaves the sentence unfinished ("the plane would.", "... and", a final comma).
 
 Sentences are split at ``.``, ``!`` or ``?`` followed by a space or directly by a capital letter ("ball.His"),
 except after a common abbreviation ("Mr.", "p.m."), an initial ("J. K.") or inside a number ("3.5").
@@ -37,7 +39,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version as package_version
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .grammar import GrammarBackendUnavailable
 
@@ -53,7 +55,9 @@ MAX_PARSE_SECONDS = 2
 #: How many linkages the parser extracts and post-processes per sentence; one that passes is enough.
 LINKAGE_LIMIT = 100
 #: The longest repeated run of words the judge looks for ("in the park in the park" is a run of three).
-MAX_REPEATED_RUN = 4
+MAX_REPEATED_RUN = 8
+#: Words that English writes twice in a row on purpose ("what he had had", "he said that that was fine").
+GRAMMATICAL_DOUBLES = frozenset({"had", "that"})
 
 #: The parser's link from the start of a sentence to a bare noun phrase ("Heavy rain in the old city."): no verb.
 NOUN_PHRASE_LINK = "Wa"
@@ -71,6 +75,11 @@ _ABBREVIATIONS = frozenset({
 # A sentence ends at . ! ? (or an ellipsis) with closing quotes or brackets, followed by space, or directly by a
 # capital letter or an opening quote ("ball.His").
 _BOUNDARY = re.compile(r"(?:[.!?]+|\u2026)[\"'\u201d\u2019)\]]*(?:\s+|(?=[A-Z\"\u201c]))(?=\S)|\s*\n\s*(?=\S)")
+# A run of three or more letters written twice inside one token ("riverphonyphony", "Egyptegypt").
+_FUSED = re.compile(r"([^\W\d_]{3,})\1", re.IGNORECASE)
+# A mark written twice ("??", "!!", ",,", ". ."), but not an ellipsis ("...").
+_DOUBLED_MARK = re.compile(r"([?!,;:])\s*\1|(?<!\.)\.\s*\.(?!\.)")
+_TRAILING_ELLIPSIS = re.compile(r"(?:\.{3}|\u2026)$")  # the parser reads "...", "\u2026" at the end as nothing
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?|\d+(?:[.,:]\d+)*")
 _GUESS = re.compile(r"^(?P<word>.+?)\[(?P<kind>[?!~])(?:<(?P<pattern>[^>]*)>)?\]")
 #: Patterns of the English dictionary whose guesses are numbers, dates or units, always real tokens.
@@ -186,12 +195,13 @@ class _LinkGrammar:
         self._handler = _ERROR_HANDLER(lambda info, data: None)  # kept alive as long as the library uses it
         lib.lg_error_set_handler(self._handler, None)
 
-    def parse(self, sentence: str) -> Linkage | None:
-        """Return the best complete linkage of `sentence` that passes post-processing, or None.
+    def best_reading(self, sentence: str, problems_of: Callable[[Linkage], list[str]]) -> list[str] | None:
+        """Return the problems of the best complete reading of `sentence`, or None when it has none.
 
-        The best is the parser's first, except that a reading as a clause wins over a reading as a bare noun phrase
-        (the ``Wa`` link: "Dr. Patel explained ..." may also be read as one long noun phrase). None means that no
-        linkage covers every word, none passes post-processing, or the parse timed out.
+        The parser may read a sentence several ways ("Professional wrestling ..." as an adjective and a noun, or
+        as a name): each linkage that covers every word and passes post-processing is judged by `problems_of`, in the
+        parser's order, and the first with the fewest problems wins (the search stops at one without any). None
+        means that no linkage covers every word, none passes post-processing, or the parse timed out.
         """
         lib = self._lib
         with self._lock:
@@ -204,13 +214,18 @@ class _LinkGrammar:
                 best = None
                 for index in range(lib.sentence_num_linkages_post_processed(handle)):
                     if lib.sentence_num_violations(handle, index) == 0:
-                        linkage = self._linkage(handle, index)
-                        if NOUN_PHRASE_LINK not in linkage.labels:
-                            return linkage
-                        best = best or linkage
+                        problems = problems_of(self._linkage(handle, index))
+                        if best is None or len(problems) < len(best):
+                            best = problems
+                        if not best:
+                            break
                 return best
             finally:
                 lib.sentence_delete(handle)
+
+    def knows(self, word: str) -> bool:
+        """Whether the dictionary lists `word` or one of its patterns matches it (used for parts of hyphenated words)."""
+        return bool(self._lib.dictionary_word_is_known(self._dictionary, word.encode("utf-8")))
 
     def _linkage(self, sentence: int, index: int) -> Linkage:
         lib = self._lib
@@ -236,6 +251,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "linkgrammar_get_dict_version": (text, [pointer]),
         "lg_error_set_handler": (pointer, [_ERROR_HANDLER, pointer]),
         "dictionary_create_lang": (pointer, [text]),
+        "dictionary_word_is_known": (ctypes.c_bool, [pointer, text]),
         "parse_options_create": (pointer, []),
         "parse_options_set_verbosity": (None, [pointer, number]),
         "parse_options_set_min_null_count": (None, [pointer, number]),
@@ -307,19 +323,20 @@ def _not_words(words: tuple[str, ...], known: frozenset[str]) -> list[str]:
         token, pattern = guess["word"], guess["pattern"] or ""
         if pattern in _NUMERIC_PATTERNS or token.casefold() in known:
             continue
-        if pattern in _CAPITALIZED_PATTERNS:
-            # Parsed as a proper name: a name it must be. Inside a sentence any word of the lexicon may be one too
-            # ("Brown"); the first word is capitalized anyway, so there only a known first or last name counts.
-            if token.casefold() in _proper_names() or (position > 0 and _in_lexicon(token)):
+        if _FUSED.search(token):
+            rejected.append(f"not a word (a fused repeat): {token!r}")
+        elif pattern in _CAPITALIZED_PATTERNS:
+            # Read as a name. Inside a sentence a name the dictionary lacks is normal ("Virat", "PayPal"); the first
+            # word is capitalized anyway, so there it must be a first or last name of Faker's tables.
+            if position > 0 or token.casefold() in _proper_names():
                 continue
             rejected.append(f"not a word or a known name: {token!r}")
-            continue
         elif pattern == "HYPHENATED-WORDS":
-            if all(part.casefold() in known or _in_lexicon(part) for part in token.split("-") if part):
-                continue
-        elif _in_lexicon(token):
-            continue
-        rejected.append(f"not a word: {token!r}")
+            if not all(part.casefold() in known or _in_lexicon(part) or _parser().knows(part)
+                       for part in token.split("-") if part):
+                rejected.append(f"not a word: {token!r}")
+        elif not _in_lexicon(token):
+            rejected.append(f"not a word: {token!r}")
     return rejected
 
 
@@ -334,17 +351,30 @@ def _shape_problems(sentence: str, linkage: Linkage) -> list[str]:
     words = _WORD.findall(sentence)
     if words and words[-1].casefold() in DANGLING_ENDINGS:
         problems.append(f"ends with {words[-1]!r}: truncated")
+    elif sentence.rstrip("\"'\u201d\u2019)] ").endswith((",", ";", ":")):
+        problems.append(f"ends with {sentence.rstrip()[-1]!r}: truncated")
+    if _DOUBLED_MARK.search(sentence):
+        problems.append(f"repeated punctuation: {_DOUBLED_MARK.search(sentence).group(0)!r}")
     return problems
 
 
-def _repeated_runs(sentence: str) -> list[str]:
-    """Return every run of 2 to `MAX_REPEATED_RUN` words written twice in a row ("in the park in the park")."""
-    tokens = [match.group(0).casefold() for match in _WORD.finditer(sentence)]
+def _repeated_runs(sentence: str, known: frozenset[str]) -> list[str]:
+    """Return every run of 1 to `MAX_REPEATED_RUN` words written twice in a row, punctuation between them ignored
+    ("book book", "work, work", "in the park in the park"); a doubled part of a known name ("Martin Martin") and the
+    grammatical doubles in `GRAMMATICAL_DOUBLES` ("had had") are not repetitions."""
+    written = _WORD.findall(sentence)
+    tokens = [token.casefold() for token in written]
     found = []
-    for size in range(2, MAX_REPEATED_RUN + 1):
+    for size in range(1, MAX_REPEATED_RUN + 1):
         for start in range(len(tokens) - 2 * size + 1):
-            if tokens[start : start + size] == tokens[start + size : start + 2 * size]:
-                found.append(" ".join(tokens[start : start + size]))
+            run = tokens[start : start + size]
+            if run != tokens[start + size : start + 2 * size]:
+                continue
+            if set(run) <= known and all(token[0].isupper() for token in written[start : start + 2 * size]):
+                continue  # a name whose parts are equal
+            if size == 1 and run[0] in GRAMMATICAL_DOUBLES:
+                continue
+            found.append(" ".join(run))
     return found
 
 
@@ -366,13 +396,10 @@ def judge_coherence(text: str, known_words: Iterable[str] = ()) -> CoherenceRepo
     known = frozenset(part.casefold() for name in known_words for part in re.split(r"[\s-]+", name) if part)
     problems: list[str] = []
     for sentence in split_sentences(text):
-        linkage = parser.parse(sentence)
-        if linkage is None:
-            problems.append(f"no complete parse: {sentence!r}")
-        else:
-            problems.extend(_not_words(linkage.words, known))
-            problems.extend(_shape_problems(sentence, linkage))
-        problems.extend(f"repeated words: {run!r}" for run in _repeated_runs(sentence))
+        reading = parser.best_reading(_TRAILING_ELLIPSIS.sub(".", sentence),
+                                      lambda linkage: _not_words(linkage.words, known) + _shape_problems(sentence, linkage))
+        problems.extend([f"no complete parse: {sentence!r}"] if reading is None else reading)
+        problems.extend(f"repeated words: {run!r}" for run in _repeated_runs(sentence, known))
     if not problems and not split_sentences(text):
         problems.append("no sentence")
     return CoherenceReport(tuple(problems), judge_version())

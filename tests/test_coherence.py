@@ -45,8 +45,14 @@ def test_incoherent_sentences_fail(case: dict) -> None:
     ("We will meet at the cafe on.", "no complete parse"),
     ("The pilot announced that the plane would.", "truncated"),
     ("The small baby sleeps peacefully in its cute cr.", "not a word: 'cr'"),
-    ("The croissantissantissant was delicious.", "not a word: 'croissantissantissant'"),
-    ("She swam across the Lakelake before noon.", "not a word or a known name: 'Lakelake'"),
+    ("The croissantissantissant was delicious.", "not a word (a fused repeat): 'croissantissantissant'"),
+    ("She swam across the Lakelake before noon.", "not a word (a fused repeat): 'Lakelake'"),
+    ("The glorpy walrus slept.", "not a word: 'glorpy'"),
+    ("He tied the rope to the river-phonyphony post.", "not a word (a fused repeat): 'river-phonyphony'"),
+    ("My dad worked all day at work, work, and more work.", "repeated words: 'work'"),
+    ("What can I do to stay calm and content??", "repeated punctuation: '??'"),
+    ("Here is a story about a dragon, a knight, and a castle,", "ends with ',': truncated"),
+    ("Virat flew to Mumbai.", "not a word or a known name: 'Virat'"),
     ("Blorfs are sitting on the bench.", "not a word or a known name: 'Blorfs'"),
     ("We played in the park in the park yesterday.", "repeated words: 'in the park'"),
     ("The students excited field trip announced teacher.", "no verb"),
@@ -64,9 +70,12 @@ def test_each_failure_kind_is_named(text: str, problem: str) -> None:
     "Mr. Lee, who runs the bakery, opened at 7 a.m. and sold 150 rolls.",
     "Because it was snowing, the well-known author stayed home and wrote 3,000 words.",
     "Zofia and Bartholomew moved their dinner from Tuesday to Friday at 8 pm.",
+    "Professional wrestling played a big role in the growth of cable television.",
+    "Martin Martin had had enough of the noise, so he said that that was the end of it.",
+    "Last week, Virat, who works for PayPal, flew to Mumbai with his old-fashioned suitcase...",
 ])
 def test_names_numbers_commas_and_clauses_pass(text: str) -> None:
-    report = judge_coherence(text, known_words=("Okafor LLC", "Justin Hammond", "Zofia", "Bartholomew"))
+    report = judge_coherence(text, known_words=("Okafor LLC", "Justin Hammond", "Zofia", "Bartholomew", "Martin Martin"))
     assert report.ok, report.problems
 
 
