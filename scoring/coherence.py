@@ -54,6 +54,12 @@ INSTALL_HINT = (
 MAX_PARSE_SECONDS = 2
 #: How many linkages the parser extracts and post-processes per sentence; one that passes is enough.
 LINKAGE_LIMIT = 100
+#: The name every known name of a row is parsed as (see `_names_pattern`).
+NAME_STAND_IN = "Smith"
+_CALENDAR_NAMES = frozenset({
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march",
+    "april", "may", "june", "july", "august", "september", "october", "november", "december",
+})
 #: The longest repeated run of words the judge looks for ("in the park in the park" is a run of three).
 MAX_REPEATED_RUN = 8
 #: Words that English writes twice in a row on purpose ("what he had had", "he said that that was fine").
@@ -349,7 +355,7 @@ def _shape_problems(sentence: str, linkage: Linkage) -> list[str]:
     if len(pieces) >= LIST_MIN_ITEMS and all(len(piece) <= 2 for piece in pieces):
         problems.append(f"a list of words, not a sentence: {sentence!r}")
     words = _WORD.findall(sentence)
-    if words and words[-1].casefold() in DANGLING_ENDINGS:
+    if words and words[-1] in DANGLING_ENDINGS:  # lowercase as written: "next May" ends with a month
         problems.append(f"ends with {words[-1]!r}: truncated")
     elif sentence.rstrip("\"'\u201d\u2019)] ").endswith((",", ";", ":")):
         problems.append(f"ends with {sentence.rstrip()[-1]!r}: truncated")
@@ -378,6 +384,21 @@ def _repeated_runs(sentence: str, known: frozenset[str]) -> list[str]:
     return found
 
 
+@lru_cache(maxsize=1024)
+def _names_pattern(known_words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A pattern matching the known names of a row as whole words, longest first (None when there are none).
+
+    A name is a known word that starts with a capital letter and is not a day or a month ("Nguyen Ltd",
+    "Kathleen Peterson", "Phoenix"): the parser's dictionary lacks most such names or knows them as something else
+    ("phoenix", a bird), so each is parsed as `NAME_STAND_IN`, a name it knows.
+    """
+    names = sorted((word for word in known_words if word[:1].isupper() and word.casefold() not in _CALENDAR_NAMES),
+                   key=len, reverse=True)
+    if not names:
+        return None
+    return re.compile(r"(?<![\w'])(?:" + "|".join(re.escape(name) for name in names) + r")(?![\w])")
+
+
 def judge_coherence(text: str, known_words: Iterable[str] = ()) -> CoherenceReport:
     """Judge whether `text` is made of complete English sentences of real words (see the module docstring).
 
@@ -393,11 +414,14 @@ def judge_coherence(text: str, known_words: Iterable[str] = ()) -> CoherenceRepo
         CoherenceJudgeUnavailable: When the Link Grammar library or its English dictionary is missing.
     """
     parser = _parser()
+    known_words = list(known_words)
     known = frozenset(part.casefold() for name in known_words for part in re.split(r"[\s-]+", name) if part)
+    names = _names_pattern(tuple(sorted(set(known_words))))
     problems: list[str] = []
     for sentence in split_sentences(text):
-        reading = parser.best_reading(_TRAILING_ELLIPSIS.sub(".", sentence),
-                                      lambda linkage: _not_words(linkage.words, known) + _shape_problems(sentence, linkage))
+        parsed = _TRAILING_ELLIPSIS.sub(".", names.sub(NAME_STAND_IN, sentence) if names else sentence)
+        reading = parser.best_reading(
+            parsed, lambda linkage: _not_words(linkage.words, known) + _shape_problems(sentence, linkage))
         problems.extend([f"no complete parse: {sentence!r}"] if reading is None else reading)
         problems.extend(f"repeated words: {run!r}" for run in _repeated_runs(sentence, known))
     if not problems and not split_sentences(text):
