@@ -100,15 +100,29 @@ def find_test_folder(path: str | os.PathLike[str]) -> Path:
                      "(no <group>/task_config.yaml found)")
 
 
-def source_commit(folder: Path) -> str | None:
-    """Return the commit checked out where `folder` lies, or None when it is not in a git checkout (or git is absent)."""
+def _git(folder: Path, *args: str) -> str | None:
+    """Run git in `folder`; its output, or None when git is absent or fails."""
     try:
-        done = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=30, check=False)
+        done = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=30,
+                              check=False)
     except (OSError, subprocess.SubprocessError):
         return None
-    commit = done.stdout.strip()
-    return commit if done.returncode == 0 and len(commit) == 40 else None
+    return done.stdout if done.returncode == 0 else None
+
+
+def source_commit(test_folder: Path) -> dict[str, Any]:
+    """Return the release checkout's commit, when `test_folder` is the test folder of a git checkout of the release.
+
+    Returns:
+        ``{"commit": <40 hex digits> or None, "modified": whether the test folder differs from that commit, or None}``.
+        A folder that lies in some other git repository (a copy inside another project) has no commit.
+    """
+    top = _git(test_folder, "rev-parse", "--show-toplevel")
+    if top is None or (Path(top.strip()) / TEST_FOLDER).resolve() != test_folder.resolve():
+        return {"commit": None, "modified": None}
+    commit = (_git(test_folder, "rev-parse", "HEAD") or "").strip()
+    status = _git(Path(top.strip()), "status", "--porcelain", "--", TEST_FOLDER.as_posix())
+    return {"commit": commit or None, "modified": None if status is None else bool(status.strip())}
 
 
 def read_release_files(test_folder: Path) -> list[ReleaseFile]:
@@ -398,7 +412,7 @@ def import_release(path: str | os.PathLike[str], out: str | os.PathLike[str] = "
             "version": version,
             "source": {
                 "repository": REPOSITORY,
-                "commit": source_commit(test_folder),
+                **source_commit(test_folder),
                 "files_sha256": {p.relative_to(test_folder).as_posix(): _sha256(p) for p in sources},
                 "redistribution": "not allowed: the release carries no license; this folder is for local use",
             },
