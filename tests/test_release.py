@@ -206,6 +206,9 @@ def test_cli_import_score_side_by_side_and_validate(tmp_path, capsys):
     assert main(["push", str(out), "--repo-id", "org/x", "--dry-run"]) == 2
     assert "--i-have-the-rights" in capsys.readouterr().err
     capsys.readouterr()
+    assert main(["calibrate", str(out)]) == 0  # a release edition recalibrates like any build
+    assert "Not for redistribution" in (out / "README.md").read_text()
+    capsys.readouterr()
     assert main(["validate", str(out)]) == 0
     assert "except 4 rows flagged" in capsys.readouterr().out  # 2 sorts by first name, 2 rows without gold
 
