@@ -321,3 +321,34 @@ def test_release_summary_score(rows_by_config, monkeypatch):
     assert gold.value == pytest.approx(1.0) and gold.details["continuous"] and not gold.correct
     partial = pb.score(row, "Dev brings a tent.", semantics="release")
     assert 0.0 < partial.value < 1.0
+
+
+def test_release_grammar_counts_every_languagetool_match(monkeypatch):
+    from parallelbench.scoring import grammar
+
+    def fake_report(errors: tuple, ignored: int):
+        return lambda text, backend=None: grammar.GrammarReport(errors, ignored, "languagetool", "fake")
+
+    spelling_only = fake_report((), 1)  # LanguageTool found a spelling match: ours ignores it, the release does not
+    monkeypatch.setattr(grammar, "check_grammar", spelling_only)
+    assert release_semantics.release_grammar_ok("A sentnce.") is False
+    ours_only = fake_report((grammar.GrammarError("parallelbench:RepeatedWord", "the the", ""),), 0)
+    monkeypatch.setattr(grammar, "check_grammar", ours_only)
+    assert release_semantics.release_grammar_ok("I saw the the cat.") is True  # not a LanguageTool match
+    grammar_match = fake_report((grammar.GrammarError("languagetool:HE_VERB_AGR", "He have", ""),), 0)
+    monkeypatch.setattr(grammar, "check_grammar", grammar_match)
+    assert release_semantics.release_grammar_ok("He have a cat.") is False
+    assert release_semantics.release_grammar_ok("   ") is False  # empty: the release fails it without checking
+    with pytest.raises(ReleaseMetricUnavailable, match="first 5000 characters"):
+        release_semantics.release_grammar_ok("word " * 2000)
+
+
+def test_release_grammar_without_languagetool_is_unavailable(monkeypatch):
+    from parallelbench.scoring import grammar
+
+    def missing(text: str, backend: str | None = None):
+        raise grammar.GrammarBackendUnavailable("no LanguageTool")
+
+    monkeypatch.setattr(grammar, "check_grammar", missing)
+    with pytest.raises(ReleaseMetricUnavailable, match="LanguageTool"):
+        release_semantics.release_grammar_ok("A sentence.")

@@ -190,20 +190,27 @@ BINARY_METRICS: dict[str, Callable[[str, Any, bool], bool]] = {
 def release_grammar_ok(text: str) -> bool:
     """The release's grammar check: LanguageTool (en-US) finds no match of any kind in the stripped text.
 
+    The ``languagetool`` backend's report keeps the grammar matches and counts the others (spelling, style, ...) as
+    ignored; the release counts them all.
+
     Raises:
-        ReleaseMetricUnavailable: When LanguageTool cannot run here (no server URL, no local install).
+        ReleaseMetricUnavailable: When LanguageTool cannot run here (no server URL, no local install), or the text
+            is longer than the backend checks.
     """
-    from ..scoring.grammar import GrammarBackendUnavailable, get_backend
+    from ..scoring.grammar import MAX_CHECK_CHARS, GrammarBackendUnavailable, check_grammar
 
     text = text.strip()
     if not text:
         return False
+    if len(text) > MAX_CHECK_CHARS:
+        raise ReleaseMetricUnavailable(f"the release checks the whole text; the grammar check here reads the first "
+                                       f"{MAX_CHECK_CHARS} characters and this text is longer")
     try:
-        backend = get_backend("languagetool")
+        report = check_grammar(text, backend="languagetool")
     except GrammarBackendUnavailable as error:
         raise ReleaseMetricUnavailable(f"the release's grammar check is LanguageTool: {error}") from None
-    # Every match counts in the release, not only the grammar issue types the backend's own report keeps.
-    return len(backend._tool.check(text)) == 0
+    matches = sum(error.rule.startswith("languagetool:") for error in report.errors) + report.ignored
+    return matches == 0
 
 
 def _rouge_l(prediction: str, summary: str) -> float:
