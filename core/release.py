@@ -174,7 +174,16 @@ def release_messages(template: str, inputs: Mapping[str, Any]) -> list[dict[str,
 
 @dataclass
 class Converted:
-    """What a family's converter derives from one release record."""
+    """What a family's converter derives from one release record.
+
+    Attributes:
+        reference: Our validator's reference (without the ``release`` member, added by `release_row`).
+        answer: The release's gold as one answer string ("" where it has none).
+        output_format: The answer's skeleton with ``[MASK]`` slots.
+        n_answers: How many answers are correct, where countable.
+        defects: Codes of `DEFECTS` that the record shows.
+        facts: Family facts for the row's metadata (length, unit, ...).
+    """
 
     reference: dict[str, Any]
     answer: str
