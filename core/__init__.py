@@ -9,6 +9,7 @@ Public API (stable; external eval code depends on it)::
     pb.score_many(rows, predictions)
     pb.build("parallelbench", version="1.0.0")
     pb.push("parallelbench", repo_id="org/parallelbench", version="1.0.0", dry_run=True)
+    pb.import_release("ParallelBench", out="parallelbench-release")   # the original release's rows, local use only
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from .build import build
 from .hub import push
 from .reference_decoding.accuracy import oracle_accuracy
 from .registry import TaskSpec, get_task
+from .release import import_release
 from .rows import GenerationError
 from .schema import CANARY, COLUMNS, Score
 
@@ -31,5 +33,5 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 __all__ = [
     "CANARY", "COLUMNS", "GenerationError", "Score", "TaskSpec", "__version__", "build", "enumerate_answers",
-    "generate", "get_task", "oracle_accuracy", "push", "score", "score_many", "scorer", "tasks",
+    "generate", "get_task", "import_release", "oracle_accuracy", "push", "score", "score_many", "scorer", "tasks",
 ]

@@ -14,6 +14,7 @@ from typing import Any
 from .registry import get_task, task_names
 from .rows import RowMaker
 from .schema import Score, failed, parse_reference
+from .validators import release_semantics
 
 
 @contextmanager
@@ -91,7 +92,20 @@ def _guarded(check: Callable[..., Score], reference: dict[str, Any], prediction:
         return failed(f"prediction could not be parsed ({type(error).__name__})", mode="strict" if strict else "lenient")
 
 
-def score(row: Mapping[str, Any], prediction: str, strict: bool = False) -> Score:
+#: The scoring semantics: ours (the default), or the original release's scorer on rows imported from it.
+SEMANTICS: tuple[str, ...] = ("parallelbench", "release")
+
+
+def _check_for(task: str, semantics: str) -> Callable[..., Score]:
+    """The checker of `task` under `semantics` (see `SEMANTICS`)."""
+    if semantics == "parallelbench":
+        return get_task(task).check
+    if semantics == "release":
+        return release_semantics.check
+    raise ValueError(f"semantics must be one of {', '.join(SEMANTICS)}; got {semantics!r}")
+
+
+def score(row: Mapping[str, Any], prediction: str, strict: bool = False, *, semantics: str = "parallelbench") -> Score:
     """Score one prediction against one row.
 
     Never raises because of the prediction (empty, huge, binary noise, wrong format all score 0 with a reason);
@@ -101,16 +115,18 @@ def score(row: Mapping[str, Any], prediction: str, strict: bool = False) -> Scor
         row: A generated row (only ``task`` and ``reference`` are read).
         prediction: The model's output text.
         strict: Demand exactly the requested output format instead of forgiving formatting noise.
+        semantics: ``parallelbench`` (our validators) or ``release``: the original release's scorer, for rows
+            imported with `parallelbench.release.import_release` (see `parallelbench.validators.release_semantics`).
 
     Returns:
         A `Score`.
     """
     reference = parse_reference(row)
-    return _guarded(get_task(row["task"]).check, reference, prediction, strict)
+    return _guarded(_check_for(row["task"], semantics), reference, prediction, strict)
 
 
 def score_many(rows: Sequence[Mapping[str, Any]], predictions: Iterable[str], strict: bool = False, *,
-               workers: int = 1) -> list[Score]:
+               workers: int = 1, semantics: str = "parallelbench") -> list[Score]:
     """Score predictions against rows, pairwise; the same results as calling `score` in a loop, faster.
 
     Args:
@@ -119,6 +135,7 @@ def score_many(rows: Sequence[Mapping[str, Any]], predictions: Iterable[str], st
         strict: As in `score`.
         workers: Worker processes. Worth it for the text tasks, whose grammar check costs milliseconds per
             prediction; for list and grid answers, sending rows to workers costs more than scoring them.
+        semantics: As in `score` (``release`` rows are scored in this process, one after another).
 
     Returns:
         One `Score` per row, in order; identical for every worker count.
@@ -128,6 +145,10 @@ def score_many(rows: Sequence[Mapping[str, Any]], predictions: Iterable[str], st
         raise ValueError(f"got {len(predictions)} predictions for {len(rows)} rows")
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive int; got {workers!r}")
+    if semantics not in SEMANTICS:
+        raise ValueError(f"semantics must be one of {', '.join(SEMANTICS)}; got {semantics!r}")
+    if semantics == "release":
+        return [score(row, prediction, strict, semantics=semantics) for row, prediction in zip(rows, predictions)]
     if workers == 1 or len(rows) < 2 * SCORE_CHUNK:
         return _score_chunk((list(rows), predictions, strict))
     chunks = [(list(rows[i : i + SCORE_CHUNK]), predictions[i : i + SCORE_CHUNK], strict)

@@ -12,7 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from .api import score_many
+from .api import SEMANTICS, score_many
 from .build import build
 from .cards import render_card
 from .folder import checksum_problems, gold_problems, read_manifest, read_rows
@@ -21,6 +21,7 @@ from .lm_eval_tasks import write_lm_eval_tasks
 from .parallel import write_tasks
 from .reference_decoding.calibrate import calibrate_folder
 from .registry import get_task, task_names
+from .release import import_release, is_release_edition, release_gold_problems, semantics_table
 from .schema import Score
 
 
@@ -107,7 +108,8 @@ def cmd_score(args: argparse.Namespace) -> None:
     scored = [row for row in rows if row["id"] in predictions]
     if not scored:
         raise CliError("no prediction matches a row of the folder")
-    verdicts = score_many(scored, [predictions[row["id"]] for row in scored], strict=args.strict, workers=args.workers)
+    verdicts = score_many(scored, [predictions[row["id"]] for row in scored], strict=args.strict, workers=args.workers,
+                          semantics=args.semantics)
     by_task: dict[str, list[Score]] = defaultdict(list)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -123,15 +125,35 @@ def cmd_score(args: argparse.Namespace) -> None:
         mean_score = sum(v.value for v in task_verdicts) / len(task_verdicts)
         print(f"{task}\t{accuracy:.4f}\t{mean_score:.4f}\t{len(task_verdicts)}")
     print(f"verdicts -> {out}" + (f"; {missing} rows had no prediction and were skipped" if missing else ""))
+    if is_release_edition(read_manifest(args.folder)):
+        print("\nthe original release's rows: both semantics side by side")
+        for line in semantics_table(scored, [predictions[row["id"]] for row in scored], strict=args.strict):
+            print(line)
+
+
+def cmd_import_release(args: argparse.Namespace) -> None:
+    folder = import_release(args.path, args.out, version=args.version, calibrate=not args.no_calibrate,
+                            workers=args.workers, progress=True)
+    manifest = read_manifest(folder)
+    total = sum(entry["splits"]["test"] for entry in manifest["configs"].values())
+    commit = manifest["source"]["commit"] or "no git commit found"
+    print(f"imported {folder}: {len(manifest['configs'])} configs, {total} rows from {args.path} ({commit}); "
+          "the rows carry no license: keep them local")
 
 
 def cmd_validate(args: argparse.Namespace) -> None:
-    problems = checksum_problems(args.folder) + gold_problems(args.folder)
+    known = 0
+    if is_release_edition(read_manifest(args.folder)):
+        gold, known = release_gold_problems(args.folder)
+    else:
+        gold = gold_problems(args.folder)
+    problems = checksum_problems(args.folder) + gold
     for problem in problems:
         print(problem)
     if problems:
-        raise CliError(f"{args.folder}: {len(problems)} problems")
-    print(f"{args.folder}: checksums match, every gold answer passes")
+        raise CliError(f"{args.folder}: {len(problems)} problems" + (f" ({known} flagged rows aside)" if known else ""))
+    print(f"{args.folder}: checksums match, every gold answer passes"
+          + (f" except {known} rows flagged in metadata release_defects" if known else ""))
 
 
 def cmd_calibrate(args: argparse.Namespace) -> None:
@@ -172,7 +194,8 @@ def cmd_card(args: argparse.Namespace) -> None:
 
 
 def cmd_push(args: argparse.Namespace) -> None:
-    plan = push(args.folder, args.repo_id, args.version, dry_run=args.dry_run, private=args.private or None)
+    plan = push(args.folder, args.repo_id, args.version, dry_run=args.dry_run, private=args.private or None,
+                i_have_the_rights=args.i_have_the_rights)
     size = f"{len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB"
     if args.dry_run:
         print(f"dry run: would push {args.folder} ({size}) to {plan.repo_id} as one commit tagged {plan.tag}")
@@ -217,7 +240,20 @@ def make_parser() -> argparse.ArgumentParser:
     score.add_argument("--split", default="test")
     score.add_argument("--strict", action="store_true", help="demand exactly the requested output format")
     score.add_argument("--workers", type=int, default=1, help="worker processes (worth it for the text tasks)")
+    score.add_argument("--semantics", choices=SEMANTICS, default="parallelbench",
+                       help="whose verdicts go to --out: our validators, or the original release's scorer "
+                            "(rows imported with import-release)")
     score.set_defaults(run=cmd_score)
+
+    import_cmd = commands.add_parser("import-release", help="import the original release's test rows into a "
+                                     "build folder (local use only: they carry no license)")
+    import_cmd.add_argument("path", help="a checkout of furiosa-ai/ParallelBench, or its "
+                            "dataset/parallel_bench/data/output/test folder")
+    import_cmd.add_argument("--out", required=True, help="the build folder to write")
+    import_cmd.add_argument("--version", default="0.1.0")
+    import_cmd.add_argument("--no-calibrate", action="store_true", help="skip the oracle calibration (faster)")
+    import_cmd.add_argument("--workers", type=int, default=1)
+    import_cmd.set_defaults(run=cmd_import_release)
 
     validate = commands.add_parser("validate", help="check a built folder: checksums and gold answers")
     validate.add_argument("folder")
@@ -252,6 +288,8 @@ def make_parser() -> argparse.ArgumentParser:
     push_cmd.add_argument("--version", help="must equal the folder's built version (default: that version)")
     push_cmd.add_argument("--dry-run", action="store_true", help="check and show the plan; no network")
     push_cmd.add_argument("--private", action="store_true", help="create the repository as private")
+    push_cmd.add_argument("--i-have-the-rights", action="store_true",
+                          help="confirm you may redistribute the rows (needed to push an imported release edition)")
     push_cmd.set_defaults(run=cmd_push)
     return parser
 

@@ -38,7 +38,8 @@ class PushPlan:
 
 
 def push(folder: str | os.PathLike[str], repo_id: str, version: str | None = None, *, dry_run: bool = False,
-         private: bool | None = None, token: str | None = None, api: Any = None) -> PushPlan:
+         private: bool | None = None, token: str | None = None, api: Any = None,
+         i_have_the_rights: bool = False) -> PushPlan:
     """Push a built folder to the Hub as one commit tagged ``v<version>``.
 
     Args:
@@ -49,15 +50,21 @@ def push(folder: str | os.PathLike[str], repo_id: str, version: str | None = Non
         private: Create the repository as private if it does not exist yet.
         token: A Hub token (default: the logged-in user's).
         api: A `huggingface_hub.HfApi`-like object (for tests); made from `token` when None.
+        i_have_the_rights: Confirm that you may redistribute the rows; needed for a ``release`` edition (the
+            original release's rows, imported with `parallelbench.import_release`: they carry no license).
 
     Returns:
         The `PushPlan`, with the commit id when pushed.
 
     Raises:
-        ValueError: When the folder is not a valid build, the version differs from the build's, or the tag exists.
+        ValueError: When the folder is not a valid build, the version differs from the build's, the tag exists, or
+            the folder is a release edition and `i_have_the_rights` is not set.
     """
     root = Path(folder)
     manifest = read_manifest(root)
+    if manifest.get("edition") == "release" and not i_have_the_rights:
+        raise ValueError(f"{root} holds the original release's rows (edition 'release'), which carry no license and "
+                         "are not ours to redistribute; push it only if you hold the rights (--i-have-the-rights)")
     problems = checksum_problems(root)
     if problems:
         raise ValueError(f"{root} does not match its manifest ({problems[0]}); rebuild it before pushing")
