@@ -220,7 +220,7 @@ def test_each_model_family_has_its_own_conventions() -> None:
     dream = conventions("dream", FakeTokenizer({"<|endoftext|>": 151643, "<|im_end|>": 151645}, mask=151666,
                                                eos=151643, pad=151643))
     assert dream["mask_id"] == 151666 and set(dream["stop_ids"]) == {151643, 151645}
-    assert dream["shift"] and dream["attention"] == "pairwise" and dream["position_ids"]
+    assert dream["shift"] and dream["attention"] == "2d" and dream["position_ids"]
     with pytest.raises(ValueError, match="no mask token"):
         conventions("", FakeTokenizer({}, mask=None, eos=1))
 

@@ -1,0 +1,189 @@
+"""The native LLaDA and Dream models on tiny random-weight checkpoints made on the fly (CPU, no download)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("safetensors")
+pytest.importorskip("transformers")
+
+import parallelbench as pb  # noqa: E402
+from parallelbench.cli import main  # noqa: E402
+from parallelbench.folder import read_rows  # noqa: E402
+from parallelbench.reference_decoding import engine  # noqa: E402
+from parallelbench.reference_decoding import load_masked_lm as exported_loader  # noqa: E402
+from parallelbench.reference_decoding.hf_models import load_masked_lm  # noqa: E402
+from parallelbench.reference_decoding.masked_lm import MaskedLMDenoiser  # noqa: E402
+from parallelbench.reference_decoding.native_checkpoint import build_model, load_native_model  # noqa: E402
+from parallelbench.reference_decoding.native_dream import DreamModel  # noqa: E402
+from parallelbench.reference_decoding.native_llada import LLaDAModel  # noqa: E402
+from parallelbench.reference_decoding.random_checkpoints import write_random_checkpoint  # noqa: E402
+
+KINDS = ("llada", "dream")
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("native")
+    return {kind: write_random_checkpoint(root / kind, kind, seed=3) for kind in KINDS}
+
+
+def left_padded(ids: torch.Tensor, lengths: list[int], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows of `ids` cut to `lengths` (from the left), left-padded into one batch, and the attention mask."""
+    batch = torch.full((len(lengths), ids.shape[1]), pad_id, dtype=torch.long)
+    mask = torch.zeros_like(batch)
+    for row, length in enumerate(lengths):
+        batch[row, -length:] = ids[row, :length]
+        mask[row, -length:] = 1
+    return batch, mask
+
+
+def test_the_package_exports_the_loader() -> None:
+    assert exported_loader is load_masked_lm
+
+
+@pytest.mark.parametrize("kind, model_class", [("llada", LLaDAModel), ("dream", DreamModel)])
+def test_a_checkpoint_loads_into_the_native_model_under_the_official_key_names(folders, kind, model_class) -> None:
+    from safetensors import safe_open
+
+    lm = load_masked_lm(folders[kind], device="cpu")
+    assert type(lm.model) is model_class
+    with safe_open(str(folders[kind] / "model.safetensors"), framework="pt") as shard:
+        stored = set(shard.keys())
+        assert set(lm.model.state_dict()) == stored
+        name = next(iter(sorted(stored)))
+        torch.testing.assert_close(lm.model.state_dict()[name], shard.get_tensor(name), rtol=0, atol=0)
+    official = {"llada": ["model.transformer.wte.weight", "model.transformer.blocks.1.up_proj.weight",
+                          "model.transformer.ln_f.weight", "model.transformer.ff_out.weight"],
+                "dream": ["model.embed_tokens.weight", "model.layers.1.self_attn.k_proj.bias",
+                          "model.layers.0.post_attention_layernorm.weight", "model.norm.weight", "lm_head.weight"]}
+    assert set(official[kind]) <= stored
+    assert not any(parameter.requires_grad for parameter in lm.model.parameters())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_logits_are_the_raw_batch_sequence_vocabulary_tensor(folders, kind) -> None:
+    lm = load_masked_lm(folders[kind], device="cpu")
+    config = json.loads((folders[kind] / "config.json").read_text())
+    width = config["embedding_size"] if kind == "llada" else config["vocab_size"]
+    ids = torch.randint(0, 300, (2, 9), generator=torch.Generator().manual_seed(0))
+    logits = lm.logits(ids)
+    assert isinstance(logits, torch.Tensor) and logits.shape == (2, 9, width) and logits.dtype == torch.float32
+    assert torch.isfinite(logits).all()
+    torch.testing.assert_close(lm.logits(ids.tolist()), logits)  # nested lists work too
+    torch.testing.assert_close(lm.logits(ids, torch.ones_like(ids)), logits)  # an all-ones mask changes nothing
+    with pytest.raises(ValueError, match="attention_mask has shape"):
+        lm.logits(ids, torch.ones(2, 8))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_padded_row_gets_the_logits_it_gets_alone(folders, kind) -> None:
+    lm = load_masked_lm(folders[kind], device="cpu")
+    ids = torch.randint(0, 300, (3, 12), generator=torch.Generator().manual_seed(1))
+    lengths = [12, 7, 3]
+    batch, mask = left_padded(ids, lengths, lm.pad_id)
+    together = lm.logits(batch, mask)
+    for row, length in enumerate(lengths):
+        alone = lm.logits(ids[row:row + 1, :length])[0]
+        torch.testing.assert_close(together[row, -length:], alone, atol=1e-5, rtol=1e-5)
+    unmasked = lm.logits(batch)  # the official LLaDA code's behaviour: padding attended to
+    assert (unmasked[2, -3:] - lm.logits(ids[2:3, :3])[0]).abs().max() > 1e-3
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_bfloat16_weights_load_as_bfloat16_and_stay_close(folders, kind) -> None:
+    full = load_masked_lm(folders[kind], device="cpu", dtype="float32")
+    half = load_masked_lm(folders[kind], device="cpu", dtype="bfloat16")
+    assert {parameter.dtype for parameter in half.model.parameters()} == {torch.bfloat16}
+    ids = torch.randint(0, 300, (1, 10), generator=torch.Generator().manual_seed(2))
+    assert (half.logits(ids).float() - full.logits(ids)).abs().max() < 0.1
+
+
+def test_a_checkpoint_that_does_not_match_its_config_is_refused(folders, tmp_path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    folder = write_random_checkpoint(tmp_path / "broken", "llada", seed=0)
+    tensors = load_file(str(folder / "model.safetensors"))
+    tensors["model.transformer.blocks.0.extra.weight"] = tensors.pop("model.transformer.blocks.0.up_proj.weight")
+    save_file(tensors, str(folder / "model.safetensors"))
+    with pytest.raises(ValueError, match="missing.*blocks.0.up_proj.*unexpected.*blocks.0.extra"):
+        load_native_model(folder)
+    tensors = load_file(str(folders["llada"] / "model.safetensors"))
+    tensors["model.transformer.ln_f.weight"] = torch.ones(3)
+    save_file(tensors, str(folder / "model.safetensors"))
+    with pytest.raises(ValueError, match="ln_f.weight has shape"):
+        load_native_model(folder)
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match="no safetensors weights"):
+        load_native_model(folder)
+
+
+def test_options_the_native_models_do_not_reproduce_are_refused(folders) -> None:
+    config = json.loads((folders["llada"] / "config.json").read_text())
+    with pytest.raises(ValueError, match="block_type='sequential'"):
+        build_model({**config, "block_type": "sequential"})
+    with pytest.raises(ValueError, match="alibi=True"):
+        build_model({**config, "alibi": True})
+    dream = json.loads((folders["dream"] / "config.json").read_text())
+    with pytest.raises(ValueError, match="rope_scaling"):
+        build_model({**dream, "rope_scaling": {"rope_type": "yarn", "factor": 4.0}})
+    with pytest.raises(ValueError, match="no native implementation"):
+        build_model({**dream, "model_type": "qwen2"})
+
+
+def test_weights_stay_on_the_meta_device_until_their_shard_is_read(folders) -> None:
+    with torch.device("meta"):
+        model = build_model(json.loads((folders["dream"] / "config.json").read_text()))
+    assert all(parameter.is_meta for parameter in model.parameters())  # building allocates nothing
+    loaded = load_native_model(folders["dream"])
+    assert not any(parameter.is_meta for parameter in loaded.parameters())
+
+
+class FavourUndecodable(torch.nn.Module):
+    """A model whose logits put the ids past the tokenizer far ahead of every other id."""
+
+    def __init__(self, inner: torch.nn.Module, tokenizer_size: int) -> None:
+        super().__init__()
+        self.inner, self.tokenizer_size = inner, tokenizer_size
+
+    def forward(self, **inputs: torch.Tensor) -> torch.Tensor:
+        logits = self.inner(**inputs)
+        logits[..., self.tokenizer_size:] += 50.0
+        return logits
+
+
+def test_dream_never_proposes_ids_its_tokenizer_cannot_decode(folders) -> None:
+    lm = load_masked_lm(folders["dream"], device="cpu", answer_length=6)
+    tokenizer_size = lm.model.config.vocab_size - len(lm.blocked_ids)
+    assert lm.blocked_ids == tuple(range(tokenizer_size, lm.model.config.vocab_size))
+    lm.model = FavourUndecodable(lm.model, tokenizer_size)
+    ids = torch.randint(0, 300, (1, 8), generator=torch.Generator().manual_seed(0))
+    assert int(lm.logits(ids)[0].argmax(dim=-1).min()) >= tokenizer_size  # the raw logits do favour them
+    rows = pb.generate("list_ops/copy", n=3, seed=0, length=3, n_shots=0)
+    denoiser = MaskedLMDenoiser(lm, [lm.encode(row) for row in rows], 6)
+    for temperature in (0.0, 1.0):
+        result = engine.decode(denoiser, 3, 6, tokens_per_step=2, temperature=temperature, seed=0)
+        assert result.tokens.max() < tokenizer_size
+        assert all(isinstance(lm.answer_text(row, answer), str) for row, answer in zip(rows, result.tokens))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_calibrate_decodes_with_a_native_model_at_the_expected_nfe(folders, kind, tmp_path, capsys) -> None:
+    folder = pb.build(tmp_path / "pb", tasks=["waiting_line/copy"])
+    assert main(["calibrate", str(folder), "--model", str(folders[kind]), "--rows-per-task", "3"]) == 0
+    assert "waiting_line/copy\t2 / " in capsys.readouterr().out
+    written = json.loads((folder / f"calibration/model-{kind}.json").read_text())
+    lm = load_masked_lm(folders[kind], device="cpu")
+    rows = [row for row in read_rows(folder, "test") if row["task"] == "waiting_line/copy"][:3]
+    lengths = [lm.answer_length(row) for row in rows]
+    points = {point["tokens_per_step"]: point for point in written["points"]}
+    assert set(points) == {1, 2, 4, None}
+    for setting, point in points.items():
+        steps = [1 if setting is None else math.ceil(length / setting) for length in lengths]
+        assert point["rows"] == 3 and point["nfe"] == pytest.approx(np.mean(steps))
+        assert point["mean_tokens_per_step"] == pytest.approx(sum(lengths) / sum(steps))
