@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -27,10 +28,24 @@ from parallelbench.reference_decoding.random_checkpoints import write_random_che
 KINDS = ("llada", "dream")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models run fastest on one thread (and do not fight the other tests for the cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("native")
     return {kind: write_random_checkpoint(root / kind, kind, seed=3) for kind in KINDS}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    return pb.build(tmp_path_factory.mktemp("build") / "pb", tasks=["waiting_line/copy"], splits={"test": 6})
 
 
 def left_padded(ids: torch.Tensor, lengths: list[int], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -173,8 +188,8 @@ def test_dream_never_proposes_ids_its_tokenizer_cannot_decode(folders) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_calibrate_decodes_with_a_native_model_at_the_expected_nfe(folders, kind, tmp_path, capsys) -> None:
-    folder = pb.build(tmp_path / "pb", tasks=["waiting_line/copy"])
+def test_calibrate_decodes_with_a_native_model_at_the_expected_nfe(folders, built, kind, tmp_path, capsys) -> None:
+    folder = shutil.copytree(built, tmp_path / "pb")
     assert main(["calibrate", str(folder), "--model", str(folders[kind]), "--rows-per-task", "3"]) == 0
     assert "waiting_line/copy\t2 / " in capsys.readouterr().out
     written = json.loads((folder / f"calibration/model-{kind}.json").read_text())
