@@ -296,7 +296,8 @@ def test_timed_synchronises_and_measures() -> None:
     assert result == 499500 and seconds >= 0
 
 
-def test_the_decoding_benchmark_runs_on_the_cpu_with_a_small_model(capsys) -> None:
+@pytest.mark.parametrize("arch", ["llada", "dream"])
+def test_the_decoding_benchmark_runs_on_the_cpu_with_a_small_model(capsys, arch: str) -> None:
     import importlib.util
     from pathlib import Path
 
@@ -304,6 +305,12 @@ def test_the_decoding_benchmark_runs_on_the_cpu_with_a_small_model(capsys) -> No
     spec = importlib.util.spec_from_file_location("decoding_benchmark", path)
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)
-    assert benchmark.main(["--small", "--device", "cpu", "--repeats", "1", "--tokens-per-step", "4"]) == 0
+    threads = torch.get_num_threads()
+    try:
+        assert benchmark.main(["--arch", arch, "--small", "--device", "cpu", "--repeats", "1",
+                               "--tokens-per-step", "4"]) == 0
+    finally:
+        torch.set_num_threads(threads)
     printed = capsys.readouterr().out
+    assert printed.startswith(f"{arch} tiny, random weights")
     assert "overhead" in printed and "confidence" in printed and "random" in printed
