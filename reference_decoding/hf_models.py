@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .masked_lm import MaskedLM, accepts_position_ids, torch
-from .native_checkpoint import NATIVE_ARCHITECTURES, load_native_model, load_tokenizer
+from .native_checkpoint import NATIVE_ARCHITECTURES, has_tokenizer_files, load_native_model, load_tokenizer
 from .tiny import is_tiny_folder, load_tiny
 
 MISSING_TRANSFORMERS = "loading Hugging Face models needs transformers: pip install 'parallelbench[decoding]'"
@@ -172,6 +172,29 @@ def from_transformers(model: Any, tokenizer: Any, *, kind: str = "", answer_leng
                     answer_length=length, softmax_dtype=softmax_dtype, name=name or kind or "masked-lm", **fields)
 
 
+def without_tokenizer(model: Any, kind: str, folder: Path, *, softmax_dtype: str = "float64",
+                      name: str = "") -> MaskedLM:
+    """Wrap a native model whose folder has no tokenizer files: `MaskedLM.logits` works, decoding rows does not.
+
+    The mask, padding and end-of-text ids come from config.json (``mask_token_id``, ``pad_token_id``,
+    ``eos_token_id``); encoding or decoding a row raises `FileNotFoundError` naming the missing files.
+    """
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    eos = config.get("eos_token_id")
+    mask = config.get("mask_token_id", LLADA_MASK_ID if kind == "llada" else None)
+    if mask is None:
+        raise ValueError(f"{folder}: config.json names no mask_token_id and there is no tokenizer to find it")
+
+    def unavailable(*args: Any) -> Any:
+        raise FileNotFoundError(f"{folder} has no tokenizer files (tokenizer.json, or vocab.json + merges.txt): "
+                                "logits() works, decoding rows needs a tokenizer")
+
+    return MaskedLM(model=model, mask_id=int(mask), pad_id=int(config.get("pad_token_id", eos or 0)),
+                    encode=unavailable, decode=unavailable, answer_length=unavailable,
+                    stop_ids=(int(eos),) if eos is not None else (), shift=kind == "dream", position_ids=True,
+                    softmax_dtype=softmax_dtype, name=name or kind)
+
+
 def load_masked_lm(name_or_path: str | Path, *, device: str | None = None, dtype: str | None = None,
                    answer_length: int | None = None, softmax_dtype: str = "float64", download: bool = False,
                    trust_remote_code: bool = False) -> MaskedLM:
@@ -201,8 +224,13 @@ def load_masked_lm(name_or_path: str | Path, *, device: str | None = None, dtype
     kind = model_type(folder)
     if kind in NATIVE_ARCHITECTURES:
         model = load_native_model(folder, device=device, dtype=weights_dtype)
-        tokenizer = load_tokenizer(folder)
         width = model.config.embedding_size if kind == "llada" else model.config.vocab_size
+        if not has_tokenizer_files(folder):
+            return without_tokenizer(model, kind, folder, softmax_dtype=softmax_dtype, name=str(name_or_path))
+        tokenizer = load_tokenizer(folder)
+        config_mask = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("mask_token_id")
+        if kind == "dream" and tokenizer.mask_token_id is None and config_mask is not None:
+            tokenizer.mask_token = tokenizer.convert_ids_to_tokens(int(config_mask))  # config.json names it
         return from_transformers(model, tokenizer, kind=kind, answer_length=answer_length,
                                  softmax_dtype=softmax_dtype, name=str(name_or_path), output_width=width)
     transformers = _transformers()

@@ -170,6 +170,13 @@ def _bpe_tokenizer(folder: Path, added: Mapping[str, Any]) -> Any:
     return backend
 
 
+def has_tokenizer_files(folder: str | Path) -> bool:
+    """Return whether a folder holds ``tokenizer.json``, or ``vocab.json`` and ``merges.txt``."""
+    folder = Path(folder)
+    return (folder / "tokenizer.json").is_file() or ((folder / "vocab.json").is_file()
+                                                     and (folder / "merges.txt").is_file())
+
+
 def load_tokenizer(folder: str | Path) -> Any:
     """Load a model folder's tokenizer from its files alone (no remote code, no tokenizer class by name).
 

@@ -119,6 +119,20 @@ def test_bfloat16_weights_load_as_bfloat16_and_stay_close(folders, kind) -> None
     assert (half.logits(ids).float() - full.logits(ids)).abs().max() < 0.1
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_folder_without_tokenizer_files_still_gives_logits(folders, kind, tmp_path) -> None:
+    folder = shutil.copytree(folders[kind], tmp_path / kind)
+    for name in ("tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json"):
+        (folder / name).unlink(missing_ok=True)
+    bare = load_masked_lm(folder, device="cpu")
+    full = load_masked_lm(folders[kind], device="cpu")
+    assert (bare.mask_id, bare.pad_id, bare.shift) == (full.mask_id, full.pad_id, full.shift)
+    ids = torch.randint(0, 300, (2, 7), generator=torch.Generator().manual_seed(4))
+    torch.testing.assert_close(bare.logits(ids), full.logits(ids), rtol=0, atol=0)
+    with pytest.raises(FileNotFoundError, match="no tokenizer files"):
+        bare.encode({"messages": []})
+
+
 def test_a_checkpoint_that_does_not_match_its_config_is_refused(folders, tmp_path) -> None:
     from safetensors.torch import load_file, save_file
 
