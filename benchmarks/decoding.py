@@ -70,7 +70,7 @@ def build_random(arch: str, size: str, device: torch.device, dtype: torch.dtype,
     generator = torch.Generator(device=device).manual_seed(seed)
     with torch.no_grad():
         for name, parameter in model.named_parameters():
-            if "norm" in name:
+            if "norm" in name or "ln_f" in name:
                 parameter.fill_(1.0)
             else:
                 parameter.normal_(0.0, 0.02, generator=generator)

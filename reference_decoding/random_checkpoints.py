@@ -142,12 +142,24 @@ def checkpoint_config(kind: str, tokenizer_size: int, ids: Mapping[str, int],
 
 
 def randomize_(model: torch.nn.Module, seed: int) -> torch.nn.Module:
-    """Fill every parameter with seeded normal values (std 0.02; norm weights around 1), in place."""
+    """Fill every parameter with seeded normal values, in place, scaled so that every layer matters.
+
+    Matrices get std 1/sqrt(fan-in) (unit-variance outputs, so attention scores are of order 1 and attention is far
+    from uniform: positions and masks change the logits visibly), embeddings std 1, biases std 0.1, norm weights
+    1 +- 0.1. A check run on weights of std 0.02 would pass with a wrong rotary base.
+    """
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, parameter in model.named_parameters():
-            noise = torch.randn(parameter.shape, generator=generator) * 0.02
-            parameter.copy_(1 + 5 * noise if "norm" in name else noise)
+            noise = torch.randn(parameter.shape, generator=generator)
+            if "norm" in name or "ln_f" in name:
+                parameter.copy_(1 + 0.1 * noise)
+            elif parameter.dim() == 1:
+                parameter.copy_(0.1 * noise)
+            elif "wte" in name or "embed_tokens" in name:
+                parameter.copy_(noise)
+            else:
+                parameter.copy_(noise / parameter.shape[1] ** 0.5)
     return model
 
 
