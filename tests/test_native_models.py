@@ -216,3 +216,26 @@ def test_calibrate_decodes_with_a_native_model_at_the_expected_nfe(folders, buil
         steps = [1 if setting is None else math.ceil(length / setting) for length in lengths]
         assert point["rows"] == 3 and point["nfe"] == pytest.approx(np.mean(steps))
         assert point["mean_tokens_per_step"] == pytest.approx(sum(lengths) / sum(steps))
+
+
+#: Logits [0, ::3, :4] of seeded models (`checkpoint_config(kind, 100, ...)`, `randomize_(model, 0)`) on `GOLDEN_IDS`,
+#: computed with the official model code (modeling_llada.py / modeling_dream.py, transformers 4.57.6, float32; see
+#: docs/reference_decoding_neural.md for the code's source), rounded to 6 decimals.
+GOLDEN_IDS = [[5, 17, 42, 99, 3, 64, 28, 71, 91, 91]]
+GOLDEN = {
+    "llada": [[0.2716, -0.38558, -0.623141, 1.237914], [-0.757, -0.420005, 0.239133, -0.393494],
+              [-0.433613, 1.239454, -0.887538, -0.494381], [1.190842, -0.687652, -0.935776, -0.430787]],
+    "dream": [[-0.627471, 0.057719, -0.520146, -1.526389], [-0.128866, 0.289223, 2.231011, -0.811651],
+              [0.728428, -0.29094, 0.207349, -0.973241], [-0.299182, 1.153982, 1.061748, 0.58671]],
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_logits_equal_numbers_computed_with_the_official_model_code(kind) -> None:
+    from parallelbench.reference_decoding.random_checkpoints import checkpoint_config, randomize_
+
+    specials = {"llada": {"<|endoftext|>": 90, "<|mdm_mask|>": 91}, "dream": {"<|endoftext|>": 90, "<|mask|>": 91}}
+    model = randomize_(build_model(checkpoint_config(kind, 100, specials[kind])), 0).eval()
+    with torch.no_grad():
+        logits = model(torch.tensor(GOLDEN_IDS))
+    torch.testing.assert_close(logits[0, ::3, :4], torch.tensor(GOLDEN[kind]), atol=2e-6, rtol=0)
