@@ -99,7 +99,7 @@ class DreamAttention(torch.nn.Module):
         q = self.q_proj(x).view(batch, length, heads, width).transpose(1, 2)
         k = self.k_proj(x).view(batch, length, kv_heads, width).transpose(1, 2)
         v = self.v_proj(x).view(batch, length, kv_heads, width).transpose(1, 2)
-        cos, sin = (table.to(x.dtype) for table in rope)
+        cos, sin = rope
         return self.o_proj(attend(rotate(q, cos, sin), rotate(k, cos, sin), v, keys))
 
 
@@ -166,7 +166,8 @@ class DreamModel(torch.nn.Module):
         x = self.model.embed_tokens(input_ids)
         if position_ids is None:
             position_ids = positions_from_mask(attention_mask, input_ids.shape, input_ids.device)
-        rope = rotary_tables(position_ids, self.config.head_dim, self.config.rope_theta)
+        cos, sin = rotary_tables(position_ids, self.config.head_dim, self.config.rope_theta)
+        rope = (cos.to(x.dtype), sin.to(x.dtype))  # rounded to the weights' dtype once, as the official code does
         keys = key_mask(attention_mask)
         for layer in self.model.layers:
             x = layer(x, rope, keys)

@@ -50,14 +50,13 @@ def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tenso
 def key_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
     """Turn a (B, S) mask (nonzero on real tokens) into the (B, 1, 1, S) boolean keys mask of attention.
 
-    Returns None when nothing is masked, so attention runs its fastest kernel. A row without any real token
-    attends to everything rather than to nothing (which would give NaN).
+    Returns None for no mask (attention then runs its fastest kernel; `MaskedLM.logits` drops an all-ones mask).
+    Nothing here waits for the device. A row without any real token attends to everything rather than to nothing
+    (which would give NaN).
     """
     if attention_mask is None:
         return None
     keep = attention_mask.bool()
-    if bool(keep.all()):
-        return None
     keep = keep | ~keep.any(dim=-1, keepdim=True)
     return keep[:, None, None, :]
 
