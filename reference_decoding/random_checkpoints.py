@@ -6,10 +6,11 @@ Used by the tests, by ``scripts/check_native_models.py`` (which runs the officia
     folder = write_random_checkpoint("runs/tiny-llada", "llada", seed=0)
 
 A folder holds what the real Hub folder holds, minus the remote code: ``config.json`` (every key of the real one,
-sizes shrunk by `TINY_SIZES`), ``generation_config.json`` (its token ids), ``model.safetensors`` (seeded weights under the official key names), and the
-tokenizer: ``tokenizer.json`` for LLaDA, ``vocab.json`` + ``merges.txt`` + ``tokenizer_config.json`` for Dream (as
-the real ones). The tokenizer is a byte-level BPE trained on a few sentences (it encodes any text) plus each
-model's special tokens, and, like Dream's, Dream's model vocabulary is larger than its tokenizer.
+sizes shrunk by `TINY_SIZES`), ``generation_config.json`` (its token ids), ``model.safetensors`` (seeded weights
+under the official key names), and the tokenizer: ``tokenizer.json`` for LLaDA, ``vocab.json`` + ``merges.txt`` +
+``tokenizer_config.json`` for Dream (as the real ones). The tokenizer is a byte-level BPE trained on a few sentences
+(it encodes any text) plus each model's special tokens, and, like Dream's, Dream's model vocabulary is larger than
+its tokenizer.
 """
 
 from __future__ import annotations
