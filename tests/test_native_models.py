@@ -165,12 +165,38 @@ def test_options_the_native_models_do_not_reproduce_are_refused(folders) -> None
         build_model({**dream, "model_type": "qwen2"})
 
 
-def test_weights_stay_on_the_meta_device_until_their_shard_is_read(folders) -> None:
+def test_sharded_weights_load_shard_by_shard_through_the_index(folders, tmp_path, monkeypatch) -> None:
+    from safetensors.torch import load_file, save_file
+
+    from parallelbench.reference_decoding import native_checkpoint
+
+    folder = shutil.copytree(folders["dream"], tmp_path / "sharded")
+    tensors = load_file(str(folder / "model.safetensors"))
+    (folder / "model.safetensors").unlink()
+    names = sorted(tensors)
+    shards = {"model-00001-of-00002.safetensors": names[::2], "model-00002-of-00002.safetensors": names[1::2]}
+    for shard, keys in shards.items():
+        save_file({key: tensors[key] for key in keys}, str(folder / shard))
+    index = {"metadata": {}, "weight_map": {key: shard for shard, keys in shards.items() for key in keys}}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index))
     with torch.device("meta"):
-        model = build_model(json.loads((folders["dream"] / "config.json").read_text()))
-    assert all(parameter.is_meta for parameter in model.parameters())  # building allocates nothing
-    loaded = load_native_model(folders["dream"])
-    assert not any(parameter.is_meta for parameter in loaded.parameters())
+        assert all(parameter.is_meta for parameter in build_model(json.loads((folder / "config.json").read_text()))
+                   .parameters())  # building allocates nothing
+    still_meta = []
+    original = native_checkpoint.torch.nn.Module.load_state_dict
+
+    def record(module, state, *args, **kwargs):  # after each shard: how many parameters are still unread
+        result = original(module, state, *args, **kwargs)
+        still_meta.append(sum(parameter.is_meta for parameter in module.parameters()))
+        return result
+
+    monkeypatch.setattr(native_checkpoint.torch.nn.Module, "load_state_dict", record)
+    sharded = load_masked_lm(folder, device="cpu")
+    monkeypatch.undo()
+    assert len(still_meta) == 2 and still_meta[0] > 0 and still_meta[1] == 0
+    ids = torch.randint(0, 300, (1, 9), generator=torch.Generator().manual_seed(5))
+    torch.testing.assert_close(sharded.logits(ids), load_masked_lm(folders["dream"], device="cpu").logits(ids),
+                               rtol=0, atol=0)
 
 
 class FavourUndecodable(torch.nn.Module):
@@ -239,3 +265,18 @@ def test_logits_equal_numbers_computed_with_the_official_model_code(kind) -> Non
     with torch.no_grad():
         logits = model(torch.tensor(GOLDEN_IDS))
     torch.testing.assert_close(logits[0, ::3, :4], torch.tensor(GOLDEN[kind]), atol=2e-6, rtol=0)
+
+
+def test_dreams_tokenizer_is_assembled_as_transformers_assembles_qwen2s(folders) -> None:
+    import transformers
+
+    from parallelbench.reference_decoding.native_checkpoint import load_tokenizer
+
+    qwen2 = getattr(transformers, "Qwen2TokenizerFast", None) or transformers.Qwen2Tokenizer  # 4.x / 5.x names
+    reference = qwen2.from_pretrained(folders["dream"])
+    ours = load_tokenizer(folders["dream"])
+    text = '<|im_start|>user\nReply with ["Anna Smith", "Zoë"] 123  tabs\tand\r\nnew lines<|im_end|>\n<|mask|><|mask|>'
+    ids = ours(text, add_special_tokens=False)["input_ids"]
+    assert ids == reference(text, add_special_tokens=False)["input_ids"]
+    assert ids[-2:] == [ours.mask_token_id] * 2 and ours.decode(ids) == text
+    assert len(ours) == len(reference)
