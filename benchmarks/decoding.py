@@ -17,7 +17,7 @@ Usage::
 
     python benchmarks/decoding.py                         # GPU: LLaDA 8B in bf16 (no GPU: the tiny size on the CPU)
     python benchmarks/decoding.py --arch dream            # Dream 7B
-    python benchmarks/decoding.py --arch llada --size 1b  # a 1.5B LLaDA (hidden 2048, 22 blocks)
+    python benchmarks/decoding.py --arch llada --size 1b  # a 1.65B LLaDA (hidden 2048, 22 blocks)
     python benchmarks/decoding.py --small                 # the tiny size, seconds on a CPU (what the tests run)
 """
 
@@ -38,7 +38,8 @@ from parallelbench.reference_decoding.neural import synchronize
 from parallelbench.reference_decoding.random_checkpoints import DREAM_CONFIG, LLADA_CONFIG, TINY_SIZES
 
 TARGET_OVERHEAD = 0.05
-#: Model sizes per architecture: the real one, a ~1.5B one, and the tiny one (keys of the official config.json).
+#: Model sizes per architecture: the real one (8.02B, 7.62B), a small one (1.65B, 1.78B) and the tiny one (keys of
+#: the official config.json).
 SIZES: dict[str, dict[str, dict[str, Any]]] = {
     "llada": {
         "8b": {},  # LLaDA-8B-Instruct's own config
@@ -66,7 +67,7 @@ def build_random(arch: str, size: str, device: torch.device, dtype: torch.dtype,
         raise ValueError(f"unknown architecture/size {arch}/{size}; known: {known}")
     with torch.device("meta"):
         model = build_model({**BASE_CONFIGS[arch], **SIZES[arch][size]})
-    model = model.to_empty(device=device).to(dtype)
+    model = model.to(dtype).to_empty(device=device)  # cast while still on meta: no float32 copy is ever allocated
     generator = torch.Generator(device=device).manual_seed(seed)
     with torch.no_grad():
         for name, parameter in model.named_parameters():
