@@ -98,6 +98,57 @@ class MaskedLM:
         parameter = next(iter(self.model.parameters()), None) if hasattr(self.model, "parameters") else None
         return parameter.device if parameter is not None else torch.device("cpu")
 
+    def model_inputs(self, input_ids: torch.Tensor, attention: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """Return the keyword arguments of one forward pass, in this model's conventions.
+
+        Args:
+            input_ids: (B, S) token ids on the model's device.
+            attention: (B, S) booleans, False on padding; None when nothing is padded.
+
+        Returns:
+            ``input_ids`` and, as the model needs them, ``attention_mask`` (in the `attention` format) and
+            ``position_ids`` (counted from each row's first real token).
+        """
+        inputs = {"input_ids": input_ids}
+        if attention is not None and self.attention == "2d":
+            inputs["attention_mask"] = attention.long()
+        elif attention is not None and self.attention == "pairwise":
+            pairwise = attention[:, None, :, None] & attention[:, None, None, :]
+            # A padding query attends to itself only, so no row of the mask is empty (an all-masked row gives NaN).
+            eye = torch.eye(pairwise.shape[-1], dtype=torch.bool, device=pairwise.device)
+            inputs["attention_mask"] = pairwise | eye
+        if self.position_ids:
+            real = attention if attention is not None else torch.ones_like(input_ids, dtype=torch.bool)
+            inputs["position_ids"] = (real.long().cumsum(dim=1) - 1).clamp_(min=0)
+        return inputs
+
+    @torch.inference_mode()
+    def logits(self, input_ids: Any, attention_mask: Any = None) -> torch.Tensor:
+        """Run the model once and return its raw logits.
+
+        Padding is honoured: with `attention_mask` zero on (left) padding, each row gets the logits it gets alone,
+        and positions count from its first real token. Nothing is shifted or blocked: for Dream (`shift`), the
+        logits at position i predict token i + 1.
+
+        Args:
+            input_ids: (B, S) token ids (a tensor, an array or nested lists).
+            attention_mask: (B, S), nonzero on real tokens; None when no row is padded.
+
+        Returns:
+            A (B, S, V) float tensor on the model's device, V the model's output width (which may exceed the
+            tokenizer's vocabulary).
+        """
+        ids = torch.as_tensor(input_ids, dtype=torch.long, device=self.device)
+        if ids.dim() != 2:
+            raise ValueError(f"input_ids must be (batch, sequence); got shape {tuple(ids.shape)}")
+        attention = None
+        if attention_mask is not None:
+            attention = torch.as_tensor(attention_mask, device=self.device).bool()
+            if attention.shape != ids.shape:
+                raise ValueError(f"attention_mask has shape {tuple(attention.shape)}, input_ids {tuple(ids.shape)}")
+            attention = None if bool(attention.all()) else attention
+        return logits_of(self.model(**self.model_inputs(ids, attention)))
+
     def answer_text(self, row: Mapping[str, Any], ids: Sequence[int]) -> str:
         """Return the text of decoded answer ids, cut at the first stop id.
 
@@ -260,17 +311,8 @@ class MaskedLMDenoiser:
         tokens, masked = np.asarray(tokens), np.asarray(masked, dtype=bool)
         index = torch.from_numpy(self._samples(tokens, masked, rows)).to(self.device)
         answer = torch.from_numpy(np.where(masked, self.lm.mask_id, tokens).astype(np.int64)).to(self.device)
-        inputs = {"input_ids": torch.cat([self.prompt_ids[index], answer], dim=1)}
-        attention = self.attention[index]
-        if self.padded and self.lm.attention == "2d":
-            inputs["attention_mask"] = attention.long()
-        elif self.padded and self.lm.attention == "pairwise":
-            pairwise = attention[:, None, :, None] & attention[:, None, None, :]
-            # A padding query attends to itself only, so no row of the mask is empty (an all-masked row gives NaN).
-            inputs["attention_mask"] = pairwise | torch.eye(pairwise.shape[-1], dtype=torch.bool, device=self.device)
-        if self.lm.position_ids:
-            inputs["position_ids"] = (attention.long().cumsum(dim=1) - 1).clamp_(min=0)
-        return inputs
+        input_ids = torch.cat([self.prompt_ids[index], answer], dim=1)
+        return self.lm.model_inputs(input_ids, self.attention[index] if self.padded else None)
 
     def _answer_logits(self, tokens: np.ndarray, masked: np.ndarray, rows: np.ndarray | None) -> torch.Tensor:
         """One forward pass; return a view of the (B, L, V) logits that predict the answer slots."""
