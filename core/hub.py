@@ -1,21 +1,38 @@
 """Publishing a built folder to the Hugging Face Hub: one commit per version, tagged ``v<version>``.
 
 A published version is never overwritten: the push refuses when the tag exists already. Readers pin a version with
-``load_dataset("<org>/parallelbench", "<config>", revision="v<version>")``.
+``load_dataset("<org>/<name>", "<config>", revision="v<version>")``.
+
+A push always ends in a known state. The commit and the tag are two requests; when the tag cannot be made after the
+commit, the error says so, and running the same push again finds the untagged commit at the head of ``main`` (its
+manifest equals this build's) and tags it instead of committing again. Network and HTTP failures end in one line
+that names the endpoint and the status, never a traceback and never the token.
+
+What is pushed is the folder as built, except the dataset card: the Hub gets a card rendered for the repository
+(its load line names the repo id and the version tag), the calibration plot when matplotlib is installed, and a copy
+of the manifest whose checksums cover those two files, so a downloaded release passes `parallelbench validate`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .build import MANIFEST
+from .cards import CARD_PLOT, plot_png, render_card
 from .folder import checksum_problems, read_manifest
 
 #: What a new version replaces in the Hub repository (files of configs that were dropped disappear too).
-REPLACED_PATTERNS = ["data/**", "calibration/**", "README.md", MANIFEST]
+REPLACED_PATTERNS = ("data/", "calibration/", "README.md", MANIFEST)
+
+
+class HubError(OSError):
+    """A push that the Hub (or the network to it) refused; the message is one line and never holds the token."""
 
 
 @dataclass
@@ -25,9 +42,11 @@ class PushPlan:
     Attributes:
         repo_id: The Hub dataset repository.
         tag: The version tag, ``v<version>``.
-        files: The folder's files, relative paths.
+        files: The relative paths in the pushed commit (besides the Hub's own ``.gitattributes``).
         total_bytes: Their total size.
         commit: The commit id, once pushed.
+        resumed: True when an earlier push had made the commit and this one only tagged it.
+        notes: Things the user should know (e.g. the card has no plot because matplotlib is missing).
     """
 
     repo_id: str
@@ -35,26 +54,56 @@ class PushPlan:
     files: list[str] = field(default_factory=list)
     total_bytes: int = 0
     commit: str | None = None
+    resumed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def hub_files(folder: str | os.PathLike[str], repo_id: str) -> tuple[dict[str, bytes | Path], list[str]]:
+    """Return what a push uploads: path in the repository -> local file or bytes, and notes for the user.
+
+    The card, the plot and the manifest are rendered for `repo_id`; the data and calibration files are the build's.
+
+    Raises:
+        ValueError: When the folder is not a valid build.
+    """
+    root = Path(folder)
+    manifest = read_manifest(root)
+    tag = f"v{manifest['version']}"
+    examples = _example_rows(root, manifest)
+    files: dict[str, bytes | Path] = {name: root / name for name in manifest["files"]}
+    notes = []
+    png = plot_png(manifest)
+    if png is None:
+        notes.append("the card has no calibration plot: install matplotlib (pip install 'parallelbench[plots]')")
+    else:
+        files[CARD_PLOT] = png
+    files["README.md"] = render_card(manifest, repo_id=repo_id, revision=tag, examples=examples,
+                                     plot=CARD_PLOT if png is not None else None).encode("utf-8")
+    published = dict(manifest)
+    published["files"] = {name: _sha256(content) for name, content in sorted(files.items())}
+    files[MANIFEST] = (json.dumps(published, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    return files, notes
 
 
 def push(folder: str | os.PathLike[str], repo_id: str, version: str | None = None, *, dry_run: bool = False,
-         private: bool | None = None, token: str | None = None, api: Any = None) -> PushPlan:
-    """Push a built folder to the Hub as one commit tagged ``v<version>``.
+         private: bool | None = None, token: str | None = None) -> PushPlan:
+    """Push a built folder to the Hub as one commit tagged ``v<version>`` (the Hub is ``HF_ENDPOINT``'s).
 
     Args:
-        folder: A folder made by `parallelbench.build`.
-        repo_id: The dataset repository, ``"<org>/parallelbench"``.
+        folder: A folder made by `parallelbench.build` (or a downloaded release of one).
+        repo_id: The dataset repository, ``"<org>/<name>"``.
         version: The version to publish; must equal the version the folder was built with (default: that version).
         dry_run: Check everything that can be checked offline and return the plan without any network call.
         private: Create the repository as private if it does not exist yet.
-        token: A Hub token (default: the logged-in user's).
-        api: A `huggingface_hub.HfApi`-like object (for tests); made from `token` when None.
+        token: A Hub token (default: the logged-in user's or ``HF_TOKEN``).
 
     Returns:
         The `PushPlan`, with the commit id when pushed.
 
     Raises:
-        ValueError: When the folder is not a valid build, the version differs from the build's, or the tag exists.
+        ValueError: When the folder is not a valid build or the version differs from the build's.
+        HubError: When the tag exists already, or the Hub or the network fails; the message is one line that says
+            what state the repository is in.
     """
     root = Path(folder)
     manifest = read_manifest(root)
@@ -62,26 +111,130 @@ def push(folder: str | os.PathLike[str], repo_id: str, version: str | None = Non
     if problems:
         raise ValueError(f"{root} does not match its manifest ({problems[0]}); rebuild it before pushing")
     built_version = manifest["version"]
+    if version is not None and version.lstrip("v") == built_version and version != built_version:
+        raise ValueError(f"--version takes the bare version {built_version}; the push adds the 'v' of the tag")
     if version is not None and version != built_version:
         raise ValueError(f"{root} was built as version {built_version}, not {version}; rebuild with --version {version}")
-    if "/" not in repo_id:
-        raise ValueError(f"repo_id must look like 'org/name', got {repo_id!r}")
-    files = sorted([*manifest["files"], MANIFEST])
-    plan = PushPlan(repo_id, f"v{built_version}", files, sum((root / name).stat().st_size for name in files))
+    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise ValueError(f"--repo-id must look like 'org/name', got {repo_id!r}")
+    files, notes = hub_files(root, repo_id)
+    plan = PushPlan(repo_id, f"v{built_version}", sorted(files), sum(_size(content) for content in files.values()),
+                    notes=notes)
     if dry_run:
         return plan
-    if api is None:
-        from huggingface_hub import HfApi
+    from huggingface_hub import HfApi, get_token
 
-        api = HfApi(token=token)
-    api.create_repo(repo_id, repo_type="dataset", exist_ok=True, private=private)
-    tags = {ref.name for ref in api.list_repo_refs(repo_id, repo_type="dataset").tags}
-    if plan.tag in tags:
-        raise ValueError(f"{repo_id} already has {plan.tag}: a published version is never overwritten; bump the version")
-    commit = api.upload_folder(repo_id=repo_id, folder_path=str(root), repo_type="dataset",
-                               commit_message=f"ParallelBench {plan.tag}", allow_patterns=files,
-                               delete_patterns=REPLACED_PATTERNS)
-    api.create_tag(repo_id, tag=plan.tag, revision=commit.oid, repo_type="dataset",
-                   tag_message=f"ParallelBench {plan.tag}")
-    plan.commit = commit.oid
+    api = HfApi(token=token)
+    secret = token or get_token()
+    try:
+        _push(api, plan, files, private, root)
+    except HubError as error:
+        raise HubError(_without(secret, str(error))) from None
+    except Exception as error:  # noqa: BLE001 - every client failure becomes one line that says where it happened
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        message = describe_hub_error(error, api.endpoint) or f"push to {api.endpoint} failed ({type(error).__name__}: " \
+            f"{first_line}); nothing was tagged: run the same command again"
+        raise HubError(_without(secret, message)) from None
     return plan
+
+
+def _push(api: Any, plan: PushPlan, files: dict[str, bytes | Path], private: bool | None, root: Path) -> None:
+    """The network part of `push`: create the repository, commit (unless an earlier run did), tag."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+
+    repo_id = plan.repo_id
+    api.create_repo(repo_id, repo_type="dataset", exist_ok=True, private=private)
+    refs = api.list_repo_refs(repo_id, repo_type="dataset")
+    if plan.tag in {ref.name for ref in refs.tags}:
+        raise HubError(f"{repo_id} already has {plan.tag}: a published version is never overwritten; "
+                       "bump the version")
+    head = next((ref.target_commit for ref in refs.branches if ref.name == "main"), None)
+    if head is not None and _manifest_at(api, repo_id, head) == files[MANIFEST]:
+        plan.commit, plan.resumed = head, True
+    else:
+        remote = api.list_repo_files(repo_id, repo_type="dataset", revision=head) if head else []
+        stale = [path for path in remote if path not in files and path.startswith(REPLACED_PATTERNS)]
+        operations = [*(CommitOperationDelete(path_in_repo=path) for path in stale),
+                      *(CommitOperationAdd(path_in_repo=path, path_or_fileobj=_as_upload(content))
+                        for path, content in sorted(files.items()))]
+        commit = api.create_commit(repo_id, operations, commit_message=f"ParallelBench {plan.tag}",
+                                   repo_type="dataset", parent_commit=head)
+        plan.commit = commit.oid
+    try:
+        api.create_tag(repo_id, tag=plan.tag, revision=plan.commit, repo_type="dataset",
+                       tag_message=f"ParallelBench {plan.tag}")
+    except Exception as error:  # noqa: BLE001 - re-raised with the state of the repository
+        reason = describe_hub_error(error, api.endpoint) or f"{type(error).__name__}: {error}"
+        raise HubError(f"{repo_id}: commit {plan.commit} is on main but could not be tagged {plan.tag} ({reason}); "
+                       f"run the same command again to tag it: parallelbench push {root} --repo-id {repo_id}") from None
+
+
+def _manifest_at(api: Any, repo_id: str, revision: str) -> bytes | None:
+    """The manifest.json bytes at a revision of the repository, or None when it has none."""
+    from huggingface_hub.errors import EntryNotFoundError
+
+    with tempfile.TemporaryDirectory() as cache:
+        try:
+            path = api.hf_hub_download(repo_id, MANIFEST, repo_type="dataset", revision=revision, cache_dir=cache)
+        except EntryNotFoundError:
+            return None
+        return Path(path).read_bytes()
+
+
+def describe_hub_error(error: BaseException, endpoint: str) -> str | None:
+    """One line for a Hub client failure: the endpoint, the request and the HTTP status; None if not one.
+
+    Args:
+        error: What `huggingface_hub` raised.
+        endpoint: The Hub endpoint in use, named when the network could not reach it.
+    """
+    import httpx2
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    if isinstance(error, OfflineModeIsEnabled):
+        return f"cannot reach the Hub at {endpoint}: HF_HUB_OFFLINE is set; unset it to push"
+    if isinstance(error, HfHubHTTPError) and error.response is not None:
+        response = error.response
+        request = response.request
+        detail = (error.server_message or "").strip().splitlines()
+        return (f"the Hub at {endpoint} answered {request.method} {request.url.path} with HTTP "
+                f"{response.status_code} {response.reason_phrase}" + (f": {detail[0]}" if detail else ""))
+    if isinstance(error, httpx2.TransportError):
+        return f"cannot reach the Hub at {endpoint} ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'no answer'})"
+    return None
+
+
+def _without(secret: str | None, text: str) -> str:
+    return text.replace(secret, "***") if secret else text
+
+
+def _example_rows(root: Path, manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """One test row per family, for the card: from the family's config with the most correct answers per row."""
+    import pyarrow.parquet as pq
+
+    def most_answers(config_name: str) -> int:
+        counts = manifest["configs"][config_name].get("n_answers") or "0"
+        return int(counts.rpartition("-")[2])
+
+    by_family: dict[str, list[str]] = {}
+    for config_name, entry in manifest["configs"].items():
+        if entry["splits"].get("test"):
+            by_family.setdefault(entry["task"].split("/")[0], []).append(config_name)
+    examples = {}
+    for family, config_names in by_family.items():
+        config_name = max(config_names, key=most_answers)  # the first of equals: max keeps the earliest
+        shard = sorted((root / "data" / config_name).glob("test-*.parquet"))[0]
+        examples[family] = pq.read_table(shard).slice(0, 1).to_pylist()[0]
+    return examples
+
+
+def _sha256(content: bytes | Path) -> str:
+    return hashlib.sha256(content if isinstance(content, bytes) else content.read_bytes()).hexdigest()
+
+
+def _size(content: bytes | Path) -> int:
+    return len(content) if isinstance(content, bytes) else content.stat().st_size
+
+
+def _as_upload(content: bytes | Path) -> bytes | str:
+    return content if isinstance(content, bytes) else str(content)
