@@ -1,5 +1,6 @@
-"""Dataset-card templates and the renderer; every build writes its README.md from them."""
+"""Dataset-card templates, the renderer and the calibration plot; every build writes its README.md from them."""
 
+from .plot import CARD_PLOT, plot_png
 from .render import render_card
 
-__all__ = ["render_card"]
+__all__ = ["CARD_PLOT", "plot_png", "render_card"]
