@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, metadata
 from string import Template
 from typing import Any
 
+from ..reference_decoding.calibrate import ENUMERATION_LIMIT
 from ..schema import CANARY
 
 #: The paper's own code (the original release), linked from every card.
@@ -104,6 +105,7 @@ def render_card(manifest: dict[str, Any], *, repo_id: str | None = None, revisio
         calibration_section=_calibration_section(manifest, plot),
         examples_section=_examples_section(examples or {}),
         example_chars=_EXAMPLE_CHARS,
+        enumeration_limit=f"{ENUMERATION_LIMIT:,}",
         canary=CANARY,
         grammar_backend=manifest["scoring_backends"]["grammar"],
         similarity_method=manifest["scoring_backends"]["similarity"],
