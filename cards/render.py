@@ -60,7 +60,7 @@ def calibration_coverage(manifest: dict[str, Any]) -> dict[str, tuple[int, int]]
     return {family: (calibrated, rows) for family, (calibrated, rows) in sorted(coverage.items())}
 
 
-def code_url() -> str | None:
+def package_source_url() -> str | None:
     """The source repository of the installed `parallelbench` package, from its metadata (``[project.urls]``)."""
     try:
         urls = metadata("parallelbench").get_all("Project-URL") or []
@@ -97,7 +97,7 @@ def render_card(manifest: dict[str, Any], *, repo_id: str | None = None, revisio
         package_version=manifest["versions"]["parallelbench"],
         faker_version=manifest["versions"]["faker"],
         load_section=_load_section(default, repo_id, revision),
-        install_section=_install_section(source_url or code_url(), manifest["versions"]["parallelbench"]),
+        install_section=_install_section(source_url or package_source_url(), manifest["versions"]["parallelbench"]),
         paper_code_url=PAPER_CODE_URL,
         config_count=len(configs),
         total_rows=total_rows,
@@ -157,7 +157,7 @@ def _config_table(configs: dict[str, Any]) -> str:
 def _calibration_section(manifest: dict[str, Any], plot: str | None) -> str:
     lines = []
     if plot:
-        lines += [f"![A perfect model's accuracy against answer units decoded per step, per task family]({plot})", ""]
+        lines += [f"![A perfect model's accuracy against answer units decoded per step, one line per task whose accuracy falls]({plot})", ""]
     lines += ["| family | test rows with an oracle calibration |", "|---|---|"]
     for family, (calibrated, rows) in calibration_coverage(manifest).items():
         lines.append(f"| `{family}` | {calibrated} of {rows} |")

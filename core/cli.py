@@ -165,7 +165,7 @@ def cmd_lm_eval(args: argparse.Namespace) -> None:
 
 def cmd_card(args: argparse.Namespace) -> None:
     if args.repo_id:
-        card = hub_files(args.folder, args.repo_id)[0]["README.md"].decode("utf-8")
+        card = hub_files(args.folder, args.repo_id, args.code_url)[0]["README.md"].decode("utf-8")
     else:
         card = render_card(read_manifest(args.folder))
     if args.out:
@@ -176,7 +176,8 @@ def cmd_card(args: argparse.Namespace) -> None:
 
 
 def cmd_push(args: argparse.Namespace) -> None:
-    plan = push(args.folder, args.repo_id, args.version, dry_run=args.dry_run, private=args.private or None)
+    plan = push(args.folder, args.repo_id, args.version, dry_run=args.dry_run, private=args.private or None,
+                code_url=args.code_url)
     for note in plan.notes:
         print(f"note: {note}")
     size = f"{len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB"
@@ -247,6 +248,7 @@ def make_parser() -> argparse.ArgumentParser:
     card.add_argument("folder")
     card.add_argument("--out", help="write the card here instead of printing it")
     card.add_argument("--repo-id", help="render the card that `push` publishes to this Hub repository (org/name)")
+    card.add_argument("--code-url", help="with --repo-id: the package's source repository, for the install line")
     card.set_defaults(run=cmd_card)
 
     lm_eval = commands.add_parser("lm-eval", help="write lm-evaluation-harness task files for a built folder")
@@ -262,6 +264,8 @@ def make_parser() -> argparse.ArgumentParser:
     push_cmd.add_argument("--version", help="must equal the folder's built version (default: that version)")
     push_cmd.add_argument("--dry-run", action="store_true", help="check and show the plan; no network")
     push_cmd.add_argument("--private", action="store_true", help="create the repository as private")
+    push_cmd.add_argument("--code-url", help="the package's source repository, for the card's install line and link "
+                          "(default: the package metadata's)")
     push_cmd.set_defaults(run=cmd_push)
     return parser
 

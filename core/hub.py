@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .build import MANIFEST
-from .cards import CARD_PLOT, plot_png, render_card
+from .cards import CARD_PLOT, package_source_url, plot_png, render_card
 from .folder import checksum_problems, read_manifest
 
 #: What a new version replaces in the Hub repository (files of configs that were dropped disappear too).
@@ -58,10 +58,12 @@ class PushPlan:
     notes: list[str] = field(default_factory=list)
 
 
-def hub_files(folder: str | os.PathLike[str], repo_id: str) -> tuple[dict[str, bytes | Path], list[str]]:
+def hub_files(folder: str | os.PathLike[str], repo_id: str,
+              code_url: str | None = None) -> tuple[dict[str, bytes | Path], list[str]]:
     """Return what a push uploads: path in the repository -> local file or bytes, and notes for the user.
 
-    The card, the plot and the manifest are rendered for `repo_id`; the data and calibration files are the build's.
+    The card, the plot and the manifest are rendered for `repo_id` (the card's install line points at `code_url`,
+    default: the package metadata's repository URL); the data and calibration files are the build's.
 
     Raises:
         ValueError: When the folder is not a valid build.
@@ -72,13 +74,15 @@ def hub_files(folder: str | os.PathLike[str], repo_id: str) -> tuple[dict[str, b
     examples = _example_rows(root, manifest)
     files: dict[str, bytes | Path] = {name: root / name for name in manifest["files"]}
     notes = []
+    if not (code_url or package_source_url()):
+        notes.append("the card links no code of this package: give --code-url (or set [project.urls] Repository)")
     png = plot_png(manifest)
     if png is None:
         notes.append("the card has no calibration plot: install matplotlib (pip install 'parallelbench[plots]')")
     else:
         files[CARD_PLOT] = png
     files["README.md"] = render_card(manifest, repo_id=repo_id, revision=tag, examples=examples,
-                                     plot=CARD_PLOT if png is not None else None).encode("utf-8")
+                                     plot=CARD_PLOT if png is not None else None, source_url=code_url).encode("utf-8")
     published = dict(manifest)
     published["files"] = {name: _sha256(content) for name, content in sorted(files.items())}
     files[MANIFEST] = (json.dumps(published, indent=2, sort_keys=True) + "\n").encode("utf-8")
@@ -86,7 +90,7 @@ def hub_files(folder: str | os.PathLike[str], repo_id: str) -> tuple[dict[str, b
 
 
 def push(folder: str | os.PathLike[str], repo_id: str, version: str | None = None, *, dry_run: bool = False,
-         private: bool | None = None, token: str | None = None) -> PushPlan:
+         private: bool | None = None, token: str | None = None, code_url: str | None = None) -> PushPlan:
     """Push a built folder to the Hub as one commit tagged ``v<version>`` (the Hub is ``HF_ENDPOINT``'s).
 
     Args:
@@ -96,6 +100,7 @@ def push(folder: str | os.PathLike[str], repo_id: str, version: str | None = Non
         dry_run: Check everything that can be checked offline and return the plan without any network call.
         private: Create the repository as private if it does not exist yet.
         token: A Hub token (default: the logged-in user's or ``HF_TOKEN``).
+        code_url: Where the card's install line and code link point (default: the package metadata's repository).
 
     Returns:
         The `PushPlan`, with the commit id when pushed.
@@ -117,7 +122,7 @@ def push(folder: str | os.PathLike[str], repo_id: str, version: str | None = Non
         raise ValueError(f"{root} was built as version {built_version}, not {version}; rebuild with --version {version}")
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise ValueError(f"--repo-id must look like 'org/name', got {repo_id!r}")
-    files, notes = hub_files(root, repo_id)
+    files, notes = hub_files(root, repo_id, code_url)
     plan = PushPlan(repo_id, f"v{built_version}", sorted(files), sum(_size(content) for content in files.values()),
                     notes=notes)
     if dry_run:

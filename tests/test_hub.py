@@ -229,7 +229,8 @@ def test_the_hub_card_names_the_repo_and_version_and_reads_well(builds):
     card = files["README.md"].decode()
     assert f'load_dataset("{REPO}", "waiting_line-shuffle", split="test", revision="v1.0.0")' in card
     assert "from the folder's parent" not in card and not re.search(r"\$\{?[a-z_]+", card)  # no placeholder left
-    assert "Kang, Wonjun and Galim, Kevin" in card and "Lee, Kangwook" in card and "others" not in card
+    citation = card[card.index("@article"):]
+    assert "Kang, Wonjun and Galim, Kevin" in citation and "Lee, Kangwook}" in citation and "others" not in citation
     front_matter = card.split("---\n")[1]
     assert front_matter.count("default: true") == 1 and "size_categories:\n- n<1K" in front_matter
     assert "| `waiting_line-shuffle` | 100 | 5 .. 719 |" in card
@@ -242,11 +243,18 @@ def test_the_hub_card_names_the_repo_and_version_and_reads_well(builds):
 
 def test_the_hub_card_embeds_the_calibration_plot(builds):
     pytest.importorskip("matplotlib")
-    files, notes = hub_files(builds[0], REPO)
+    files, notes = hub_files(builds[0], REPO, code_url="https://example.org/parallelbench.git")
     assert notes == []
     assert files["calibration/oracle_accuracy.png"][:8] == b"\x89PNG\r\n\x1a\n"
     assert "](calibration/oracle_accuracy.png)" in files["README.md"].decode()
     assert hub_files(builds[0], REPO)[0]["calibration/oracle_accuracy.png"] == files["calibration/oracle_accuracy.png"]
+
+
+def test_the_hub_card_installs_from_the_code_url(builds):
+    files, notes = hub_files(builds[0], REPO, code_url="https://example.org/parallelbench.git")
+    card = files["README.md"].decode()
+    assert 'pip install "parallelbench @ git+https://example.org/parallelbench.git"' in card
+    assert "](https://example.org/parallelbench.git)" in card and not any("--code-url" in note for note in notes)
 
 
 def test_answer_counts_and_sizes_read_at_a_glance():
