@@ -1,9 +1,9 @@
 """A small stand-in for the Hugging Face Hub on 127.0.0.1, for round trips through the real clients in tests.
 
 The Hub itself cannot run here, so this server implements the few endpoints that `huggingface_hub` and `datasets`
-call to publish and read a dataset repository: create a repository, pre-upload (every file is answered "regular",
-so its bytes travel inside the commit), the NDJSON commit, refs, tags, repository and revision info, the tree
-listing, paths info and file downloads at any revision (with byte ranges). Repositories live in memory as a chain
+call to publish and read a dataset repository: create a repository, validate the card's YAML, pre-upload (every file
+is answered "regular", so its bytes travel inside the commit; the Hub's LFS and Xet storage are not imitated), the
+NDJSON commit, refs, tags, repository and revision info, the tree listing and file downloads at any revision. Repositories live in memory as a chain
 of immutable commits, each a full snapshot `{path: bytes}`; a new repository starts with the `.gitattributes`
 commit the Hub makes. Every request is recorded (method, path, headers, body) so tests can check what was sent.
 
@@ -138,8 +138,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if method == self.command and url.path.startswith(prefix):
                     del self.state.fail_next[(method, prefix)]
                     return self._error(status, f"injected failure {status}")
-            query = {key: values for key, values in parse_qs(url.query).items()}
-            return self._route(url.path, query, body)
+            return self._route(url.path, parse_qs(url.query), body)
 
     do_GET = do_HEAD = do_POST = do_PUT = _handle
 
@@ -151,8 +150,6 @@ class _Handler(BaseHTTPRequestHandler):
             return self._create_repo(json.loads(body))
         if path == "/api/validate-yaml":
             return self._json(200, {"errors": [], "warnings": []})
-        if path == "/api/whoami-v2":
-            return self._json(200, {"name": "tester", "type": "user"}) if self._authorized() else self._error(401, "bad token")
         if len(parts) >= 4 and parts[0] == "api" and parts[1] in ("datasets", "models", "spaces"):
             repo = self.state.repos.get(f"{parts[1]}/{parts[2]}/{parts[3]}")
             if repo is None:
@@ -179,7 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "tags": [{"name": name, "ref": f"refs/tags/{name}", "targetCommit": oid} for name, oid in repo.tags.items()],
                 "converts": [],
             })
-        if action in ("tree", "paths-info", "preupload", "commit", "tag") and len(rest) < 2:
+        if action in ("tree", "preupload", "commit", "tag") and len(rest) < 2:
             return self._error(400, f"{action} needs a revision")
         revision = rest[1] if len(rest) >= 2 else "main"
         commit = repo.resolve(revision)
@@ -187,10 +184,6 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(404, f"Invalid rev id: {unquote(revision)}", "RevisionNotFound")
         if action == "tree":
             return self._json(200, self._tree(commit, "/".join(rest[2:]), query.get("recursive") == ["true"]))
-        if action == "paths-info":
-            form = parse_qs(body.decode()) if body and not body.startswith(b"{") else json.loads(body or b"{}")
-            wanted = form.get("paths", [])
-            return self._json(200, [entry for entry in self._tree(commit, "", True) if entry["path"] in wanted])
         if not self._authorized():
             return self._error(401, "Invalid credentials in Authorization header")
         if action == "preupload":
@@ -287,16 +280,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path not in commit.files:
             return self._error(404, "Entry not found", "EntryNotFound")
         content = commit.files[path]
-        headers = {"X-Repo-Commit": commit.oid, "ETag": f'"{git_blob_oid(content)}"', "Accept-Ranges": "bytes"}
-        byte_range = self.headers.get("Range", "")
-        if byte_range.startswith("bytes=") and self.command == "GET":
-            start_text, _, end_text = byte_range[6:].partition("-")
-            if start_text:
-                start, end = int(start_text), min(int(end_text) if end_text else len(content) - 1, len(content) - 1)
-            else:
-                start, end = max(len(content) - int(end_text), 0), len(content) - 1
-            headers["Content-Range"] = f"bytes {start}-{end}/{len(content)}"
-            return self._send(206, content[start:end + 1], "application/octet-stream", headers)
+        headers = {"X-Repo-Commit": commit.oid, "ETag": f'"{git_blob_oid(content)}"'}
         return self._send(200, content, "application/octet-stream", headers)
 
 
