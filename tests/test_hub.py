@@ -277,3 +277,13 @@ def test_version_flag(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
     assert exit_info.value.code == 0 and capsys.readouterr().out.strip() == f"parallelbench {pb.__version__}"
+
+
+def test_long_cli_commands_show_labelled_progress(builds, tmp_path, capsys):
+    assert main(["validate", str(builds[0])]) == 0
+    assert "checking gold answers" in capsys.readouterr().err
+    assert main(["generate", "waiting_line/copy", "--n", "5", "--out", str(tmp_path / "copy.jsonl")]) == 0
+    assert "generating rows" in capsys.readouterr().err
+    copy = Path(shutil.copytree(builds[0], tmp_path / "copy"))
+    assert main(["calibrate", str(copy)]) == 0
+    assert "calibrating (oracle)" in capsys.readouterr().err
