@@ -129,7 +129,8 @@ def _load_section(default: str, repo_id: str | None, revision: str | None) -> st
         call = f'load_dataset("parallelbench", "{default}", split="test")  # run beside this folder, offline'
         note = "This is the card of a local build; `parallelbench push` renders it again for the Hub."
     else:
-        call = f'load_dataset("{repo_id}", "{default}", split="test"' + (f', revision="{revision}")' if revision else ")")
+        pin = f', revision="{revision}"' if revision else ""
+        call = f'load_dataset("{repo_id}", "{default}", split="test"{pin})'
         note = (f'`revision="{revision}"` pins this version: a published version never changes, while `main` moves '
                 "to the newest one." if revision else "")
     return (f"```python\nfrom datasets import load_dataset\n\nrows = {call}\n```\n\n{note} Any other task loads "
@@ -138,8 +139,8 @@ def _load_section(default: str, repo_id: str | None, revision: str | None) -> st
 
 def _install_section(source_url: str | None, package_version: str) -> str:
     if source_url:
-        return (f'```bash\npip install "parallelbench @ git+{source_url}"   # this card was built by {package_version}\n'
-                f"```\n\nCode: [{source_url}]({source_url}).")
+        return (f'```bash\npip install "parallelbench @ git+{source_url}"\n```\n\n'
+                f"Code: [{source_url}]({source_url}). This card was built by `parallelbench` {package_version}.")
     return ("```bash\npip install .        # in a clone of the parallelbench package's source\n```\n\n"
             f"This card was built by `parallelbench` {package_version}.")
 
@@ -157,7 +158,8 @@ def _config_table(configs: dict[str, Any]) -> str:
 def _calibration_section(manifest: dict[str, Any], plot: str | None) -> str:
     lines = []
     if plot:
-        lines += [f"![A perfect model's accuracy against answer units decoded per step, one line per task whose accuracy falls]({plot})", ""]
+        alt = "A perfect model's accuracy against answer units decoded per step, one line per task whose accuracy falls"
+        lines += [f"![{alt}]({plot})", ""]
     lines += ["| family | test rows with an oracle calibration |", "|---|---|"]
     for family, (calibrated, rows) in calibration_coverage(manifest).items():
         lines.append(f"| `{family}` | {calibrated} of {rows} |")
@@ -175,7 +177,8 @@ def _examples_section(examples: dict[str, dict[str, Any]]) -> str:
             answers = "one good answer; free text is graded by the scorer"
         else:
             answers = "the only correct answer" if count == 1 else f"one of {readable_count(count)} correct answers"
-        blocks.append(f"### `{row['task']}`\n\n{_fenced(prompt)}\n\nGold answer ({answers}):\n\n{_fenced(row['answer'])}")
+        blocks.append(f"### `{row['task']}`\n\n{_fenced(prompt)}\n\n"
+                      f"Gold answer ({answers}):\n\n{_fenced(row['answer'])}")
     return "\n\n".join(blocks)
 
 

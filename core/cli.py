@@ -184,7 +184,8 @@ def cmd_push(args: argparse.Namespace) -> None:
     if args.dry_run:
         print(f"dry run: would push {args.folder} ({size}) to {plan.repo_id} as one commit tagged {plan.tag}")
     elif plan.resumed:
-        print(f"{plan.repo_id}: the commit {plan.commit} of an earlier push already holds {args.folder}; tagged it {plan.tag}")
+        print(f"{plan.repo_id}: the commit {plan.commit} of an earlier push already holds {args.folder}; "
+              f"tagged it {plan.tag}")
     else:
         print(f"pushed {args.folder} ({size}) to {plan.repo_id} at {plan.commit}, tagged {plan.tag}")
 

@@ -119,7 +119,8 @@ def push(folder: str | os.PathLike[str], repo_id: str, version: str | None = Non
     if version is not None and version.lstrip("v") == built_version and version != built_version:
         raise ValueError(f"--version takes the bare version {built_version}; the push adds the 'v' of the tag")
     if version is not None and version != built_version:
-        raise ValueError(f"{root} was built as version {built_version}, not {version}; rebuild with --version {version}")
+        raise ValueError(f"{root} was built as version {built_version}, not {version}; "
+                         f"rebuild with --version {version}")
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise ValueError(f"--repo-id must look like 'org/name', got {repo_id!r}")
     files, notes = hub_files(root, repo_id, code_url)
@@ -136,9 +137,9 @@ def push(folder: str | os.PathLike[str], repo_id: str, version: str | None = Non
     except HubError as error:
         raise HubError(_without(secret, str(error))) from None
     except Exception as error:  # noqa: BLE001 - every client failure becomes one line that says where it happened
-        first_line = (str(error).strip().splitlines() or [""])[0]
-        message = describe_hub_error(error, api.endpoint) or f"push to {api.endpoint} failed ({type(error).__name__}: " \
-            f"{first_line}); nothing was tagged: run the same command again"
+        message = describe_hub_error(error, api.endpoint) or (
+            f"push to {api.endpoint} failed ({type(error).__name__}: {_first_line(error)}); "
+            "nothing was tagged: run the same command again")
         raise HubError(_without(secret, message)) from None
     return plan
 
@@ -205,8 +206,12 @@ def describe_hub_error(error: BaseException, endpoint: str) -> str | None:
         return (f"the Hub at {endpoint} answered {request.method} {request.url.path} with HTTP "
                 f"{response.status_code} {response.reason_phrase}" + (f": {detail[0]}" if detail else ""))
     if isinstance(error, httpx2.TransportError):
-        return f"cannot reach the Hub at {endpoint} ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else 'no answer'})"
+        return f"cannot reach the Hub at {endpoint} ({type(error).__name__}: {_first_line(error) or 'no answer'})"
     return None
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [""])[0]
 
 
 def _without(secret: str | None, text: str) -> str:

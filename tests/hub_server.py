@@ -3,9 +3,10 @@
 The Hub itself cannot run here, so this server implements the few endpoints that `huggingface_hub` and `datasets`
 call to publish and read a dataset repository: create a repository, validate the card's YAML, pre-upload (every file
 is answered "regular", so its bytes travel inside the commit; the Hub's LFS and Xet storage are not imitated), the
-NDJSON commit, refs, tags, repository and revision info, the tree listing and file downloads at any revision. Repositories live in memory as a chain
-of immutable commits, each a full snapshot `{path: bytes}`; a new repository starts with the `.gitattributes`
-commit the Hub makes. Every request is recorded (method, path, headers, body) so tests can check what was sent.
+NDJSON commit, refs, tags, repository and revision info, the tree listing and file downloads at any revision.
+Repositories live in memory as a chain of immutable commits, each a full snapshot `{path: bytes}`; a new repository
+starts with the `.gitattributes` commit the Hub makes. Every request is recorded (method, path, headers, body) so
+tests can check what was sent.
 
 Failures can be injected: `fail_next[(method, path-prefix)] = status` answers the next matching request with that
 status (used to break tag creation after a commit).
@@ -173,7 +174,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(200, {
                 "branches": [{"name": name, "ref": f"refs/heads/{name}", "targetCommit": oid}
                              for name, oid in repo.branches.items()],
-                "tags": [{"name": name, "ref": f"refs/tags/{name}", "targetCommit": oid} for name, oid in repo.tags.items()],
+                "tags": [{"name": name, "ref": f"refs/tags/{name}", "targetCommit": oid}
+                         for name, oid in repo.tags.items()],
                 "converts": [],
             })
         if action in ("tree", "preupload", "commit", "tag") and len(rest) < 2:
