@@ -81,12 +81,38 @@ def hub_files(folder: str | os.PathLike[str], repo_id: str,
         notes.append("the card has no calibration plot: install matplotlib (pip install 'parallelbench[plots]')")
     else:
         files[CARD_PLOT] = png
-    files["README.md"] = render_card(manifest, repo_id=repo_id, revision=tag, examples=examples,
-                                     plot=CARD_PLOT if png is not None else None, source_url=code_url).encode("utf-8")
+    card = render_card(manifest, repo_id=repo_id, revision=tag, examples=examples,
+                       plot=CARD_PLOT if png is not None else None, source_url=code_url)
+    check_card_metadata(card, manifest)
+    files["README.md"] = card.encode("utf-8")
     published = dict(manifest)
     published["files"] = {name: _sha256(content) for name, content in sorted(files.items())}
     files[MANIFEST] = (json.dumps(published, indent=2, sort_keys=True) + "\n").encode("utf-8")
     return files, notes
+
+
+def check_card_metadata(card: str, manifest: dict[str, Any]) -> None:
+    """Check the card's YAML front matter offline: it parses, lists every config once and names one default.
+
+    The Hub checks a card's YAML when it is committed; this does it before any upload (and in a dry run), so the push
+    does not ask the Hub to (see `_HubApi`).
+
+    Raises:
+        ValueError: When the front matter is not what the Hub needs.
+    """
+    import yaml
+
+    head, separator, _ = card.removeprefix("---\n").partition("\n---\n")
+    try:
+        metadata = yaml.safe_load(head) if card.startswith("---\n") and separator else None
+    except yaml.YAMLError as error:
+        raise ValueError(f"the dataset card's YAML front matter does not parse ({_first_line(error)})") from None
+    configs = metadata.get("configs") if isinstance(metadata, dict) else None
+    if not isinstance(configs, list):
+        raise ValueError("the dataset card has no YAML front matter with a configs list")
+    names = [config.get("config_name") for config in configs]
+    if sorted(names) != sorted(manifest["configs"]) or sum(bool(config.get("default")) for config in configs) != 1:
+        raise ValueError("the dataset card's configs do not match the build's, or it names no single default config")
 
 
 def push(folder: str | os.PathLike[str], repo_id: str, version: str | None = None, *, dry_run: bool = False,
@@ -128,9 +154,9 @@ def push(folder: str | os.PathLike[str], repo_id: str, version: str | None = Non
                     notes=notes)
     if dry_run:
         return plan
-    from huggingface_hub import HfApi, get_token
+    from huggingface_hub import get_token
 
-    api = HfApi(token=token)
+    api = _hub_api(token)
     secret = token or get_token()
     try:
         _push(api, plan, files, private, root)
@@ -173,6 +199,22 @@ def _push(api: Any, plan: PushPlan, files: dict[str, bytes | Path], private: boo
         reason = describe_hub_error(error, api.endpoint) or f"{type(error).__name__}: {error}"
         raise HubError(f"{repo_id}: commit {plan.commit} is on main but could not be tagged {plan.tag} ({reason}); "
                        f"run the same command again to tag it: parallelbench push {root} --repo-id {repo_id}") from None
+
+
+def _hub_api(token: str | None) -> Any:
+    """A `huggingface_hub.HfApi` whose commits skip the Hub's card check, done offline by `check_card_metadata`.
+
+    `create_commit` asks ``/api/validate-yaml`` about every README.md it commits; our card is rendered from the
+    manifest and checked before the push, so that round trip adds nothing and would tie the push to one more endpoint
+    than the commit itself needs.
+    """
+    from huggingface_hub import HfApi
+
+    class _HubApi(HfApi):
+        def _validate_yaml(self, content: str, *, repo_type: str | None = None, token: Any = None) -> None:
+            """Checked offline before the push (`check_card_metadata`)."""
+
+    return _HubApi(token=token)
 
 
 def _manifest_at(api: Any, repo_id: str, revision: str) -> bytes | None:

@@ -1,7 +1,7 @@
 """A small stand-in for the Hugging Face Hub on 127.0.0.1, for round trips through the real clients in tests.
 
 The Hub itself cannot run here, so this server implements the few endpoints that `huggingface_hub` and `datasets`
-call to publish and read a dataset repository: create a repository, validate the card's YAML, pre-upload (every file
+call to publish and read a dataset repository: create a repository, pre-upload (every file
 is answered "regular", so its bytes travel inside the commit; the Hub's LFS and Xet storage are not imitated), the
 NDJSON commit, refs, tags, repository and revision info, the tree listing and file downloads at any revision.
 Repositories live in memory as a chain of immutable commits, each a full snapshot `{path: bytes}`; a new repository
@@ -149,8 +149,6 @@ class _Handler(BaseHTTPRequestHandler):
         parts = [unquote(part) for part in path.strip("/").split("/")]
         if path == "/api/repos/create" and self.command == "POST":
             return self._create_repo(json.loads(body))
-        if path == "/api/validate-yaml":
-            return self._json(200, {"errors": [], "warnings": []})
         if len(parts) >= 4 and parts[0] == "api" and parts[1] in ("datasets", "models", "spaces"):
             repo = self.state.repos.get(f"{parts[1]}/{parts[2]}/{parts[3]}")
             if repo is None:

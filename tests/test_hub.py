@@ -22,7 +22,7 @@ import parallelbench as pb
 from parallelbench.cards.render import readable_answer_counts, size_category
 from parallelbench.cli import main
 from parallelbench.folder import checksum_problems, read_manifest
-from parallelbench.hub import hub_files
+from parallelbench.hub import check_card_metadata, hub_files
 
 from hub_server import HubServer
 
@@ -255,6 +255,20 @@ def test_the_hub_card_installs_from_the_code_url(builds):
     card = files["README.md"].decode()
     assert 'pip install "parallelbench @ git+https://example.org/parallelbench.git"' in card
     assert "](https://example.org/parallelbench.git)" in card and not any("--code-url" in note for note in notes)
+
+
+def test_the_card_metadata_check_rejects_what_the_hub_would(builds):
+    manifest = read_manifest(builds[0])
+    card = hub_files(builds[0], REPO)[0]["README.md"].decode()
+    check_card_metadata(card, manifest)
+    with pytest.raises(ValueError, match="no YAML front matter"):
+        check_card_metadata(card.split("---\n", 2)[2], manifest)
+    with pytest.raises(ValueError, match="does not parse"):
+        check_card_metadata(card.replace("- config_name: list_ops-sort\n", ""), manifest)
+    with pytest.raises(ValueError, match="do not match"):
+        check_card_metadata(card.replace("config_name: list_ops-sort", "config_name: list_ops-sorted"), manifest)
+    with pytest.raises(ValueError, match="do not match"):
+        check_card_metadata(card.replace("  default: true\n", ""), manifest)
 
 
 def test_answer_counts_and_sizes_read_at_a_glance():
