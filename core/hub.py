@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,8 +159,10 @@ def push(folder: str | os.PathLike[str], repo_id: str, version: str | None = Non
 
     api = _hub_api(token)
     secret = token or get_token()
+    again = shlex.join(["parallelbench", "push", str(root), "--repo-id", repo_id,
+                        *(["--code-url", code_url] if code_url else [])])
     try:
-        _push(api, plan, files, private, root)
+        _push(api, plan, files, private, again)
     except HubError as error:
         raise HubError(_without(secret, str(error))) from None
     except Exception as error:  # noqa: BLE001 - every client failure becomes one line that says where it happened
@@ -170,8 +173,11 @@ def push(folder: str | os.PathLike[str], repo_id: str, version: str | None = Non
     return plan
 
 
-def _push(api: Any, plan: PushPlan, files: dict[str, bytes | Path], private: bool | None, root: Path) -> None:
-    """The network part of `push`: create the repository, commit (unless an earlier run did), tag."""
+def _push(api: Any, plan: PushPlan, files: dict[str, bytes | Path], private: bool | None, again: str) -> None:
+    """The network part of `push`: create the repository, commit (unless an earlier run did), tag.
+
+    `again` is the command that repeats this push, named when the tag fails after the commit.
+    """
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
     repo_id = plan.repo_id
@@ -198,7 +204,7 @@ def _push(api: Any, plan: PushPlan, files: dict[str, bytes | Path], private: boo
     except Exception as error:  # noqa: BLE001 - re-raised with the state of the repository
         reason = describe_hub_error(error, api.endpoint) or f"{type(error).__name__}: {error}"
         raise HubError(f"{repo_id}: commit {plan.commit} is on main but could not be tagged {plan.tag} ({reason}); "
-                       f"run the same command again to tag it: parallelbench push {root} --repo-id {repo_id}") from None
+                       f"run the same command again to tag it: {again}") from None
 
 
 def _hub_api(token: str | None) -> Any:
