@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import shlex
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,7 +203,7 @@ def _push(api: Any, plan: PushPlan, files: dict[str, bytes | Path], private: boo
         api.create_tag(repo_id, tag=plan.tag, revision=plan.commit, repo_type="dataset",
                        tag_message=f"ParallelBench {plan.tag}")
     except Exception as error:  # noqa: BLE001 - re-raised with the state of the repository
-        reason = describe_hub_error(error, api.endpoint) or f"{type(error).__name__}: {error}"
+        reason = describe_hub_error(error, api.endpoint) or f"{type(error).__name__}: {_first_line(error)}"
         raise HubError(f"{repo_id}: commit {plan.commit} is on main but could not be tagged {plan.tag} ({reason}); "
                        f"run the same command again to tag it: {again}") from None
 
@@ -242,8 +243,11 @@ def describe_hub_error(error: BaseException, endpoint: str) -> str | None:
         error: What `huggingface_hub` raised.
         endpoint: The Hub endpoint in use, named when the network could not reach it.
     """
-    import httpx2
     from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    # The HTTP library depends on the huggingface_hub release (httpx2 in 2.x, httpx in 1.x); whichever it uses is
+    # imported already.
+    transport_errors = tuple(module.TransportError for module in map(sys.modules.get, ("httpx2", "httpx")) if module)
 
     if isinstance(error, OfflineModeIsEnabled):
         return f"cannot reach the Hub at {endpoint}: HF_HUB_OFFLINE is set; unset it to push"
@@ -253,7 +257,7 @@ def describe_hub_error(error: BaseException, endpoint: str) -> str | None:
         detail = (error.server_message or "").strip().splitlines()
         return (f"the Hub at {endpoint} answered {request.method} {request.url.path} with HTTP "
                 f"{response.status_code} {response.reason_phrase}" + (f": {detail[0]}" if detail else ""))
-    if isinstance(error, httpx2.TransportError):
+    if isinstance(error, (ConnectionError, TimeoutError, *transport_errors)):
         return f"cannot reach the Hub at {endpoint} ({type(error).__name__}: {_first_line(error) or 'no answer'})"
     return None
 
