@@ -12,11 +12,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from . import __version__
 from .api import SEMANTICS, score_many
 from .build import build
 from .cards import render_card
 from .folder import checksum_problems, gold_problems, read_manifest, read_rows
-from .hub import push
+from .hub import hub_files, push
 from .lm_eval_tasks import write_lm_eval_tasks
 from .parallel import write_tasks
 from .reference_decoding.calibrate import calibrate_folder
@@ -146,7 +147,7 @@ def cmd_validate(args: argparse.Namespace) -> None:
     if is_release_edition(read_manifest(args.folder)):
         gold, known = release_gold_problems(args.folder)
     else:
-        gold = gold_problems(args.folder)
+        gold = gold_problems(args.folder, progress=True)
     problems = checksum_problems(args.folder) + gold
     for problem in problems:
         print(problem)
@@ -185,7 +186,10 @@ def cmd_lm_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_card(args: argparse.Namespace) -> None:
-    card = render_card(read_manifest(args.folder))
+    if args.repo_id:
+        card = hub_files(args.folder, args.repo_id, args.code_url)[0]["README.md"].decode("utf-8")
+    else:
+        card = render_card(read_manifest(args.folder))
     if args.out:
         Path(args.out).write_text(card, encoding="utf-8")
         print(f"card -> {args.out}")
@@ -195,10 +199,15 @@ def cmd_card(args: argparse.Namespace) -> None:
 
 def cmd_push(args: argparse.Namespace) -> None:
     plan = push(args.folder, args.repo_id, args.version, dry_run=args.dry_run, private=args.private or None,
-                i_have_the_rights=args.i_have_the_rights)
+                i_have_the_rights=args.i_have_the_rights, code_url=args.code_url)
+    for note in plan.notes:
+        print(f"note: {note}")
     size = f"{len(plan.files)} files, {plan.total_bytes / 1e6:.1f} MB"
     if args.dry_run:
         print(f"dry run: would push {args.folder} ({size}) to {plan.repo_id} as one commit tagged {plan.tag}")
+    elif plan.resumed:
+        print(f"{plan.repo_id}: the commit {plan.commit} of an earlier push already holds {args.folder}; "
+              f"tagged it {plan.tag}")
     else:
         print(f"pushed {args.folder} ({size}) to {plan.repo_id} at {plan.commit}, tagged {plan.tag}")
 
@@ -206,6 +215,7 @@ def cmd_push(args: argparse.Namespace) -> None:
 def make_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the `parallelbench` command."""
     parser = argparse.ArgumentParser(prog="parallelbench", description="Generate, score and build ParallelBench.")
+    parser.add_argument("--version", action="version", version=f"parallelbench {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     tasks = commands.add_parser("tasks", help="list every task")
@@ -273,6 +283,8 @@ def make_parser() -> argparse.ArgumentParser:
     card = commands.add_parser("card", help="render the dataset card of a built folder")
     card.add_argument("folder")
     card.add_argument("--out", help="write the card here instead of printing it")
+    card.add_argument("--repo-id", help="render the card that `push` publishes to this Hub repository (org/name)")
+    card.add_argument("--code-url", help="with --repo-id: the package's source repository, for the install line")
     card.set_defaults(run=cmd_card)
 
     lm_eval = commands.add_parser("lm-eval", help="write lm-evaluation-harness task files for a built folder")
@@ -290,6 +302,8 @@ def make_parser() -> argparse.ArgumentParser:
     push_cmd.add_argument("--private", action="store_true", help="create the repository as private")
     push_cmd.add_argument("--i-have-the-rights", action="store_true",
                           help="confirm you may redistribute the rows (needed to push an imported release edition)")
+    push_cmd.add_argument("--code-url", help="the package's source repository, for the card's install line and link "
+                          "(default: the package metadata's)")
     push_cmd.set_defaults(run=cmd_push)
     return parser
 

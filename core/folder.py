@@ -8,9 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+from tqdm.auto import tqdm
 
 from .api import score_many
 from .build import MANIFEST
+
+#: Files the Hub itself adds to every repository: a downloaded release holds them, its manifest does not.
+HUB_FILES = frozenset({".gitattributes"})
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
@@ -49,15 +53,24 @@ def checksum_problems(folder: str | Path) -> list[str]:
             problems.append(f"missing file: {relative}")
         elif hashlib.sha256(path.read_bytes()).hexdigest() != expected:
             problems.append(f"checksum mismatch: {relative}")
-    listed = set(manifest["files"]) | {MANIFEST}
+    listed = set(manifest["files"]) | {MANIFEST} | HUB_FILES
     for path in sorted(root.rglob("*")):
         if path.is_file() and path.relative_to(root).as_posix() not in listed and ".cache" not in path.parts:
             problems.append(f"file not in manifest: {path.relative_to(root).as_posix()}")
     return problems
 
 
-def gold_problems(folder: str | Path, split: str = "test") -> list[str]:
-    """Return one line per row whose gold answer fails its own validator (strict mode)."""
+def gold_problems(folder: str | Path, split: str = "test", *, progress: bool = False) -> list[str]:
+    """Return one line per row whose gold answer fails its own validator (strict mode); `progress` shows a bar."""
     rows = read_rows(folder, split)
-    verdicts = score_many(rows, [row["answer"] for row in rows], strict=True)
+    verdicts = []
+    with tqdm(total=len(rows), desc="checking gold answers", unit="row", disable=not progress, leave=False) as bar:
+        for start in range(0, len(rows), GOLD_CHUNK):
+            chunk = rows[start:start + GOLD_CHUNK]
+            verdicts += score_many(chunk, [row["answer"] for row in chunk], strict=True)
+            bar.update(len(chunk))
     return [f"{row['id']}: gold answer fails ({verdict.reason})" for row, verdict in zip(rows, verdicts) if not verdict.correct]
+
+
+#: Rows scored between two updates of the progress bar of `gold_problems`.
+GOLD_CHUNK = 500

@@ -62,7 +62,7 @@ def _run(jobs: list[_Job], workers: int, progress: bool) -> Iterator[tuple[_Job,
     """Yield (job, its output) in job order, computed in this process or in `workers` processes."""
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive int; got {workers!r}")
-    with tqdm(total=sum(job[3] for job in jobs), unit="row", disable=not progress, leave=False) as bar:
+    with tqdm(total=sum(job[3] for job in jobs), desc="generating rows", unit="row", disable=not progress, leave=False) as bar:
         if workers == 1 or len(jobs) <= 1:
             yield from _counted(jobs, map(_work, jobs), bar)
         else:

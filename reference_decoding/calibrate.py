@@ -209,7 +209,7 @@ def calibrate_rows(rows: Sequence[Mapping[str, Any]], *, workers: int = 1,
     jobs = [(key, setting, k) for key in structures for setting in SETTINGS for k in TOKENS_PER_STEP]
     jobs.sort(key=lambda job: -structures[job[0]].codes.size)  # the biggest first balances the workers
     payloads = [(structures[key].codes, setting, k) for key, setting, k in jobs]
-    with tqdm(total=len(jobs), unit="point", disable=not progress, leave=False) as bar:
+    with tqdm(total=len(jobs), desc="calibrating (oracle)", unit="point", disable=not progress, leave=False) as bar:
         if workers == 1:
             results = []
             with threadpool_limits(limits=1, user_api="blas"):
