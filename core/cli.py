@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,8 @@ from .hub import push
 from .lm_eval_tasks import write_lm_eval_tasks
 from .parallel import write_tasks
 from .reference_decoding.calibrate import calibrate_folder
+from .report import group_label, read_predictions, score_predictions, write_report, write_verdicts
 from .registry import get_task, task_names
-from .schema import Score
 
 
 class CliError(Exception):
@@ -81,48 +80,23 @@ def cmd_build(args: argparse.Namespace) -> None:
     print(f"built {folder}: {len(manifest['configs'])} configs, {total} rows")
 
 
-def _read_predictions(path: Path) -> dict[str, str]:
-    if not path.is_file():
-        raise CliError(f"predictions file not found: {path}")
-    predictions = {}
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                predictions[str(record["id"])] = record["prediction"]
-            except (ValueError, KeyError, TypeError):
-                raise CliError(f"{path}:{number}: each line must be a JSON object with 'id' and 'prediction'") from None
-    return predictions
-
-
 def cmd_score(args: argparse.Namespace) -> None:
-    predictions = _read_predictions(Path(args.predictions))
+    predictions = read_predictions(args.predictions)
     rows = read_rows(args.folder, args.split)
-    known = {row["id"] for row in rows}
-    unknown = [key for key in predictions if key not in known]
-    if unknown:
-        raise CliError(f"{len(unknown)} prediction ids are not in {args.folder} (first: {unknown[0]})")
-    scored = [row for row in rows if row["id"] in predictions]
-    if not scored:
-        raise CliError("no prediction matches a row of the folder")
-    verdicts = score_many(scored, [predictions[row["id"]] for row in scored], strict=args.strict, workers=args.workers)
-    by_task: dict[str, list[Score]] = defaultdict(list)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8") as handle:
-        for row, verdict in zip(scored, verdicts):
-            by_task[row["task"]].append(verdict)
-            handle.write(json.dumps({"id": row["id"], "task": row["task"], "value": verdict.value,
-                                     "correct": verdict.correct, "reason": verdict.reason}, ensure_ascii=False) + "\n")
-    missing = len(rows) - len(scored)
-    print("task\taccuracy\tmean score\trows")
-    for task, task_verdicts in sorted(by_task.items()):
-        accuracy = sum(v.correct for v in task_verdicts) / len(task_verdicts)
-        mean_score = sum(v.value for v in task_verdicts) / len(task_verdicts)
-        print(f"{task}\t{accuracy:.4f}\t{mean_score:.4f}\t{len(task_verdicts)}")
-    print(f"verdicts -> {out}" + (f"; {missing} rows had no prediction and were skipped" if missing else ""))
+    result = score_predictions(rows, predictions, skip_missing=args.skip_missing, workers=args.workers)
+    write_verdicts(result, args.out)
+    print("group\ttask\tn\taccuracy\tstrict accuracy\tmean score\tmissing")
+    for entry in result.summary:
+        print(f"{group_label(result.fields, entry)}\t{entry['task']}\t{entry['n']}\t{entry['accuracy']:.4f}\t"
+              f"{entry['strict_accuracy']:.4f}\t{entry['mean_score']:.4f}\t{entry['missing']}")
+    if result.missing:
+        how = ("left out (--skip-missing)" if result.skip_missing
+               else "counted as wrong (--skip-missing leaves them out)")
+        print(f"{result.missing} rows of the predicted tasks had no prediction in their group: {how}")
+    print(f"verdicts -> {args.out}")
+    if args.report:
+        for path in write_report(result, rows, args.report, parallelism=(args.auc_range[0], args.auc_range[1])):
+            print(f"report -> {path}")
 
 
 def cmd_validate(args: argparse.Namespace) -> None:
@@ -212,8 +186,16 @@ def make_parser() -> argparse.ArgumentParser:
 
     score = commands.add_parser("score", help="score predictions against a built folder")
     score.add_argument("folder")
-    score.add_argument("--predictions", required=True, help="JSONL with 'id' and 'prediction' per line")
+    score.add_argument("--predictions", required=True,
+                       help="JSONL with 'id' and 'prediction' per line, and optional group fields (model, "
+                       "tokens_per_step, rule, threshold, nfe, any other) for several predictions per row")
     score.add_argument("--out", default="verdicts.jsonl", help="where to write per-row verdicts")
+    score.add_argument("--report", metavar="DIR",
+                       help="also write summary.csv, summary.json, verdicts and speed-quality PNGs into DIR")
+    score.add_argument("--skip-missing", action="store_true",
+                       help="leave rows without a prediction out (default: they count as wrong)")
+    score.add_argument("--auc-range", type=float, nargs=2, default=(1.0, 8.0), metavar=("LOW", "HIGH"),
+                       help="tokens-per-step range of the area under each speed-quality curve (default 1 8)")
     score.add_argument("--split", default="test")
     score.add_argument("--strict", action="store_true", help="demand exactly the requested output format")
     score.add_argument("--workers", type=int, default=1, help="worker processes (worth it for the text tasks)")
