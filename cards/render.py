@@ -37,7 +37,7 @@ def render_card(manifest: dict[str, Any]) -> str:
         table.append(f"| `{config_name}` | `{entry['task']}` | {entry['splits'].get('test', 0)} | {answers} | "
                      f"{_oracle_curve(entry.get('difficulty'))} |")
     template = Template(resources.files(__package__).joinpath("dataset_card.md").read_text(encoding="utf-8"))
-    return template.substitute(
+    return _with_model_curves(manifest, template.substitute(
         configs_yaml="\n".join(configs_yaml),
         config_table="\n".join(table),
         version=manifest["version"],
@@ -45,4 +45,20 @@ def render_card(manifest: dict[str, Any]) -> str:
         canary=CANARY,
         grammar_backend=manifest["scoring_backends"]["grammar"],
         similarity_method=manifest["scoring_backends"]["similarity"],
-    )
+    ))
+
+
+# --- Model curves (issue 10): the plots of `parallelbench calibrate FOLDER --model PATH`, appended to the card. ---
+
+def _with_model_curves(manifest: dict[str, Any], card: str) -> str:
+    """Append a section showing each model's speed-quality PNG beside the oracle's (``manifest["model_plots"]``)."""
+    plots = manifest.get("model_plots") or {}
+    if not plots:
+        return card
+    lines = ["", "## Model curves", "",
+             "Accuracy against mean tokens per step of neural models decoded on test rows spread evenly over the row "
+             "lengths, with the oracle's curve on the same rows (`parallelbench calibrate FOLDER --model PATH`; the "
+             "points are in the JSON beside each plot).", ""]
+    for slug, path in sorted(plots.items()):
+        lines += [f"### {slug}", "", f"![speed-quality curves of {slug}]({path})", ""]
+    return card.rstrip("\n") + "\n" + "\n".join(lines)

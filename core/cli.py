@@ -119,6 +119,8 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
             asked = "all" if point["tokens_per_step"] is None else point["tokens_per_step"]
             print(f"{point['task']}\t{asked} / {point['mean_tokens_per_step']:.2f}\t{point['accuracy']:.3f}\t"
                   f"{point['nfe']:.1f}\t{point['tokens_per_second']:.1f}")
+        for task, reason in result["skipped_tasks"].items():
+            print(f"{task}\tskipped: {reason}")
         return
     summaries = calibrate_folder(args.folder, workers=args.workers, progress=True)
     print("config\toracle accuracy, random order, k = 1 / 2 / 4 / all\tcalibrated rows")
