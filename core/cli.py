@@ -99,6 +99,22 @@ def cmd_score(args: argparse.Namespace) -> None:
             print(f"report -> {path}")
 
 
+def cmd_sweep(args: argparse.Namespace) -> None:
+    from .sweep import parse_tokens_per_step, sweep  # needs the decoding extra (torch)
+
+    result = sweep(args.folder, args.model, args.out, tasks=args.tasks, rows_per_task=args.rows_per_task,
+                   rules=args.rules, tokens_per_step=parse_tokens_per_step(args.tokens_per_step),
+                   thresholds=args.thresholds, temperature=args.temperature, block_length=args.block_length,
+                   batch_size=args.batch_size, seed=args.seed, progress=True)
+    print(f"{result['predictions']} predictions ({result['rows']} rows x {result['settings']} settings) -> {args.out}")
+    for task, reason in result["skipped_tasks"].items():
+        print(f"{task}\tskipped: {reason}")
+    if args.report:
+        cmd_score(argparse.Namespace(folder=args.folder, predictions=args.out, split="test", skip_missing=True,
+                                     workers=1, out=str(Path(args.report) / "verdicts.jsonl"), report=args.report,
+                                     auc_range=args.auc_range))
+
+
 def cmd_validate(args: argparse.Namespace) -> None:
     problems = checksum_problems(args.folder) + gold_problems(args.folder)
     for problem in problems:
@@ -202,6 +218,28 @@ def make_parser() -> argparse.ArgumentParser:
     score.add_argument("--strict", action="store_true", help="demand exactly the requested output format")
     score.add_argument("--workers", type=int, default=1, help="worker processes (worth it for the text tasks)")
     score.set_defaults(run=cmd_score)
+
+    sweep_cmd = commands.add_parser("sweep", help="decode test rows with a dLLM over tasks x tokens per step x "
+                                    "rules into a predictions file (and its report)")
+    sweep_cmd.add_argument("folder")
+    sweep_cmd.add_argument("--model", required=True, help="a tiny-model folder, a local model folder, a cached Hub "
+                           "id or a short name (llada, dream)")
+    sweep_cmd.add_argument("--out", required=True, help="the predictions file (JSONL) to write")
+    sweep_cmd.add_argument("--tasks", nargs="*", metavar="TASK", help="only these tasks (default: all)")
+    sweep_cmd.add_argument("--rows-per-task", type=int, help="test rows per task, spread over lengths (default: all)")
+    sweep_cmd.add_argument("--rules", nargs="+", default=["random", "confidence"], help="selection rules")
+    sweep_cmd.add_argument("--tokens-per-step", nargs="+", default=["1", "2", "4", "all"], metavar="K",
+                           help="k per step for the fixed-step rules; 'all' = every slot at once")
+    sweep_cmd.add_argument("--thresholds", nargs="+", type=float, default=[],
+                           help="values of the threshold (or factor) rule")
+    sweep_cmd.add_argument("--temperature", type=float, default=0.0, help="0 = argmax values")
+    sweep_cmd.add_argument("--block-length", type=int, help="semi-autoregressive blocks of this many slots")
+    sweep_cmd.add_argument("--batch-size", type=int, default=8)
+    sweep_cmd.add_argument("--seed", type=int, default=0)
+    sweep_cmd.add_argument("--report", metavar="DIR", help="then score the predictions into a report in DIR "
+                           "(rows not decoded are left out)")
+    sweep_cmd.add_argument("--auc-range", type=float, nargs=2, default=(1.0, 8.0), metavar=("LOW", "HIGH"))
+    sweep_cmd.set_defaults(run=cmd_sweep)
 
     validate = commands.add_parser("validate", help="check a built folder: checksums and gold answers")
     validate.add_argument("folder")

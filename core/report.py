@@ -371,5 +371,5 @@ def write_verdicts(report: Report, path: str | os.PathLike[str]) -> Path:
 
 
 def group_label(fields: Sequence[str], entry: Mapping[str, Any]) -> str:
-    """A short text for a group: ``model=tiny tokens_per_step=2`` (``-`` without group fields)."""
-    return " ".join(f"{name}={entry[name]}" for name in fields) or "-"
+    """A short text for a group: ``model=tiny tokens_per_step=2`` (null fields left out; ``-`` for none)."""
+    return " ".join(f"{name}={entry[name]}" for name in fields if entry[name] is not None) or "-"

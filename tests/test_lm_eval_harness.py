@@ -60,9 +60,10 @@ SCRIPT = textwrap.dedent('''
 
     answers = {"gold": lambda doc: doc["answer"], "echo": echo, "garbage": lambda doc: "no idea, sorry"}
     out = {}
+    task_manager = TaskManager(include_path=sys.argv[1])
     for name, answer in answers.items():
         results = simple_evaluate(model=Answering(answer), tasks=["parallelbench"], limit=int(sys.argv[2]),
-                                  task_manager=TaskManager(include_path=sys.argv[1]), log_samples=False)["results"]
+                                  task_manager=task_manager, log_samples=False)["results"]
         out[name] = {task: [values["accuracy,none"], values["score,none"]] for task, values in results.items()}
     print("RESULTS " + json.dumps(out))
 ''')
