@@ -289,11 +289,21 @@ def write_summary_csv(report: Report, path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def curve_label(fields: Sequence[str], verdict: Mapping[str, Any]) -> str:
+#: Group fields always named in a speed-quality line's label; other fields only where they differ between groups.
+LABEL_FIELDS: tuple[str, ...] = ("model", "rule")
+
+
+def curve_label(fields: Sequence[str], entry: Mapping[str, Any]) -> str:
     """Name a speed-quality line by the group fields that do not vary along it (model, rule, ...)."""
-    shown = [f"{name}={verdict[name]}" for name in fields
-             if name not in CURVE_AXIS_FIELDS and verdict[name] is not None]
+    shown = [f"{name}={entry[name]}" for name in fields
+             if name not in CURVE_AXIS_FIELDS and entry[name] is not None]
     return ", ".join(shown) or "predictions"
+
+
+def _label_fields(report: Report) -> list[str]:
+    """The fields of the curves' labels: `LABEL_FIELDS`, and any other field whose value differs between groups."""
+    return [name for name in report.fields if name in LABEL_FIELDS
+            or len({entry[name] for entry in report.summary}) > 1]
 
 
 def curve_records(report: Report) -> list[dict[str, Any]]:
@@ -303,6 +313,7 @@ def curve_records(report: Report) -> list[dict[str, Any]]:
     ``tokens_per_step`` field; groups with neither (e.g. "all tokens at once" without a log) are left out.
     """
     records = []
+    label_fields = _label_fields(report)
     for entry in report.summary:
         if entry["task"] == OVERALL:
             continue
@@ -311,7 +322,7 @@ def curve_records(report: Report) -> list[dict[str, Any]]:
             position = float(entry["tokens_per_step"])
         if position is None or position <= 0:
             continue
-        records.append({"task": entry["task"], "model": curve_label(report.fields, entry),
+        records.append({"task": entry["task"], "model": curve_label(label_fields, entry),
                         "tokens_per_step": position, "accuracy": entry["accuracy"], "unit": "token"})
     return records
 

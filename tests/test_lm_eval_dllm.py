@@ -87,6 +87,38 @@ def test_a_threshold_rule_sizes_its_own_steps(setup, task_manager, tmp_path):
     assert all(entry["nfe"] == 1 for entry in read_log(log))  # every confidence clears a threshold of 0
 
 
+def word_level_bert(folder):
+    """A tiny BERT and a word-level tokenizer with a chat template saved to `folder`: a text masked LM, offline."""
+    transformers = pytest.importorskip("transformers")
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"[ ] , \" A B C".split(), "user:", "assistant:"]
+    backend = Tokenizer(models.WordLevel({word: index for index, word in enumerate(words)}, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=backend, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]",
+        mask_token="[MASK]")
+    tokenizer.chat_template = ("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }} {% endfor %}"
+                               "{% if add_generation_prompt %}assistant: {% endif %}")
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = transformers.BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                     intermediate_size=64, vocab_size=len(words), max_position_embeddings=1024)
+    transformers.BertForMaskedLM(config).save_pretrained(folder)
+    return folder
+
+
+def test_a_text_masked_lm_reads_lm_evals_prompt_and_decodes_gen_length_slots(setup, task_manager, tmp_path):
+    bert = word_level_bert(tmp_path / "bert")
+    log = tmp_path / "log.jsonl"
+    results = evaluate(setup, task_manager, tasks=[task_name("puzzle-latin_square_n3")], pretrained=str(bert),
+                       gen_length=6, tokens_per_step=3, rule="random", temperature=1, log_path=str(log))
+    entries = read_log(log)
+    assert len(entries) == LIMIT and all(e["slots"] == 6 and e["nfe"] == 2 and e["steps"] == [3, 3] for e in entries)
+    assert results["results"][task_name("puzzle-latin_square_n3")]["accuracy,none"] == 0.0  # an untrained model
+    assert results["config"]["decoding"]["tokens_per_step"] == 3
+
+
 def test_bad_settings_are_refused_before_any_decoding(setup):
     from parallelbench.lm_eval_dllm import DiffusionLM
 
