@@ -333,7 +333,7 @@ def write_report(report: Report, rows: Sequence[Mapping[str, Any]], out_dir: str
 
     Args:
         report: From `score_predictions`.
-        rows: The rows scored (their calibration gives the oracle's curves).
+        rows: The rows of the scored split; the calibration of those the report scored gives the oracle's curves.
         out_dir: The folder (created if missing).
         parallelism: The tokens-per-step range of the area under each curve.
 
@@ -348,7 +348,8 @@ def write_report(report: Report, rows: Sequence[Mapping[str, Any]], out_dir: str
     write_verdicts(report, verdicts_path)
     records = curve_records(report)
     tasks = {record["task"] for record in records}
-    oracle = curves_report.oracle_records(row for row in rows if row["task"] in tasks)
+    scored = {verdict["id"] for verdict in report.verdicts}  # the oracle on the very rows the report scores
+    oracle = curves_report.oracle_records(row for row in rows if row["task"] in tasks and row["id"] in scored)
     curves = curves_report.speed_quality(records + oracle, parallelism) if records else []
     summary = {
         "group_fields": list(report.fields), "tasks": list(report.tasks), "missing": report.missing,
