@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .api import score_many
 from .build import build
 from .cards import render_card
 from .folder import checksum_problems, gold_problems, read_manifest, read_rows

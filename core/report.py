@@ -52,6 +52,10 @@ FAILURE_CLASSES: tuple[str, ...] = tuple(dict.fromkeys(
     (MISSING, *waiting_line.FAILURE_CLASSES, *puzzle.FAILURE_CLASSES, "other")))
 #: Per-sample measurements of ``log`` that the summary averages.
 LOGGED: tuple[str, ...] = ("nfe", "tokens_per_step")
+#: Columns of the verdicts and the summary, which no group field may share a name with.
+OUTPUT_COLUMNS: tuple[str, ...] = (
+    "value", "correct", "strict_correct", "reason", "failure", "details", "n", "accuracy", "strict_accuracy",
+    "mean_score", "missing", "failures", *(f"mean_logged_{name}" for name in LOGGED))
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,8 @@ def read_predictions(path: str | os.PathLike[str]) -> PredictionFile:
     Raises:
         FileNotFoundError: When the file does not exist.
         ValueError: Naming the line, for a line that is not a JSON object with ``id`` and a string ``prediction``,
-            a group field that is not a scalar, a ``log`` that is not an object, or a duplicate (id, group).
+            a group field that is not a scalar or is named like a report column (`OUTPUT_COLUMNS`), a ``log`` that
+            is not an object, or a duplicate (id, group).
     """
     path = Path(path)
     if not path.is_file():
@@ -122,6 +127,10 @@ def read_predictions(path: str | os.PathLike[str]) -> PredictionFile:
                 raise ValueError(f"{path}:{number}: 'log' must be a JSON object of measurements")
             records.append((number, record))
     seen = {name for _, record in records for name in record if name not in RESERVED_FIELDS}
+    clashes = sorted(seen & set(OUTPUT_COLUMNS))
+    if clashes:
+        number = next(number for number, record in records if clashes[0] in record)
+        raise ValueError(f"{path}:{number}: a group field may not be called {clashes[0]!r} (a column of the report)")
     fields = tuple([name for name in GROUP_FIELDS if name in seen] + sorted(seen - set(GROUP_FIELDS)))
     predictions = []
     first_line: dict[tuple[str, tuple[Any, ...]], int] = {}

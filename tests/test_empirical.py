@@ -83,3 +83,13 @@ def test_calibrate_with_a_model_that_reads_none_of_the_tasks_says_why(tmp_path, 
     folder = pb.build(tmp_path / "pb", tasks=["puzzle/latin_square_n3"], calibrate=False)
     assert main(["calibrate", str(folder), "--model", str(tiny_folder)]) == 2
     assert "decodes none of the requested tasks: the tiny model reads only" in capsys.readouterr().err
+
+
+def test_the_tiny_model_says_why_it_cannot_read_a_row():
+    from parallelbench.reference_decoding.tiny import answer_slots, unsupported_reason
+
+    assert unsupported_reason(pb.generate("list_ops/sort", n=1)[0]) == ""
+    assert "puzzle/sudoku_n4_4 is a puzzle task" in unsupported_reason(pb.generate("puzzle/sudoku_n4_4", n=1)[0])
+    assert "not a ParallelBench row" in unsupported_reason({"question": "2 + 2?"})  # e.g. a GSM8K doc in lm-eval
+    with pytest.raises(ValueError, match="reads only waiting_line and list_ops"):
+        answer_slots(pb.generate("words_to_sentence/easy", n=1)[0])

@@ -64,7 +64,8 @@ def read_log(path):
 @pytest.mark.parametrize("tokens_per_step", [1, 2, None])
 def test_decodes_at_the_asked_parallelism_and_logs_nfe_per_sample(setup, task_manager, tmp_path, tokens_per_step):
     log = tmp_path / "log.jsonl"
-    results = evaluate(setup, task_manager, tokens_per_step=tokens_per_step, rule="confidence", log_path=str(log))["results"]
+    results = evaluate(setup, task_manager, tokens_per_step=tokens_per_step, rule="confidence",
+                       log_path=str(log))["results"]
     entries = read_log(log)
     assert len(entries) == LIMIT * len(LM_EVAL_TASKS)
     for entry in entries:
@@ -154,8 +155,9 @@ def test_two_processes_through_accelerate_give_the_one_process_answers(setup, tm
                        *model_args(tmp_path / "one.jsonl"), "--output_path", str(tmp_path / "one")], setup)
     # `accelerate launch --multi_gpu` is what starts one process per device; on a CPU-only machine the model's
     # Accelerator then runs them as CPU processes talking over gloo (`--cpu` would start a single process).
-    two = run_command([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend",
-                       "no", "-m", "parallelbench.lm_eval_dllm", *arguments, *model_args(tmp_path / "two.jsonl"),
+    two = run_command([sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                       "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+                       "-m", "parallelbench.lm_eval_dllm", *arguments, *model_args(tmp_path / "two.jsonl"),
                        "--output_path", str(tmp_path / "two")], setup)
     single = read_log(tmp_path / "one.jsonl")
     ranks = read_log(tmp_path / "two.jsonl.rank0"), read_log(tmp_path / "two.jsonl.rank1")

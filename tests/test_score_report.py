@@ -154,6 +154,7 @@ def test_duplicate_id_and_group_is_an_error_naming_both_lines(folder, rows, tmp_
     ({"prediction": "x"}, "'id'"),
     ({"id": "ID", "prediction": "x", "model": ["a"]}, "group field 'model'"),
     ({"id": "ID", "prediction": "x", "log": 3}, "'log'"),
+    ({"id": "ID", "prediction": "x", "accuracy": 1}, "may not be called 'accuracy'"),
     ({"id": "no-such-row", "prediction": "x"}, "not a row of this split"),
 ])
 def test_bad_lines_are_named(folder, rows, tmp_path, capsys, line, message):
