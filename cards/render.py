@@ -107,7 +107,7 @@ def render_card(manifest: dict[str, Any], *, repo_id: str | None = None, revisio
     release = manifest.get("edition") == "release"  # rows imported by parallelbench.release: their own card
     template_name = "release_card.md" if release else "dataset_card.md"
     template = Template(resources.files(__package__).joinpath(template_name).read_text(encoding="utf-8"))
-    return template.substitute(
+    return _with_model_curves(manifest, template.substitute(
         **(_release_fields(manifest) if release else {}),
         configs_yaml=_configs_yaml(configs, default),
         size_category=size_category(total_rows),
@@ -127,7 +127,7 @@ def render_card(manifest: dict[str, Any], *, repo_id: str | None = None, revisio
         canary=CANARY,
         grammar_backend=manifest["scoring_backends"]["grammar"],
         similarity_method=manifest["scoring_backends"]["similarity"],
-    )
+    ))
 
 
 def _configs_yaml(configs: dict[str, Any], default: str) -> str:
@@ -204,3 +204,19 @@ def _examples_section(examples: dict[str, dict[str, Any]]) -> str:
 def _fenced(text: str) -> str:
     fence = "~~~~" if "```" in text else "```"
     return f"{fence}text\n{text}\n{fence}"
+
+
+# --- Model curves (issue 10): the plots of `parallelbench calibrate FOLDER --model PATH`, appended to the card. ---
+
+def _with_model_curves(manifest: dict[str, Any], card: str) -> str:
+    """Append a section showing each model's speed-quality PNG beside the oracle's (``manifest["model_plots"]``)."""
+    plots = manifest.get("model_plots") or {}
+    if not plots:
+        return card
+    lines = ["", "## Model curves", "",
+             "Accuracy against mean tokens per step of neural models decoded on test rows spread evenly over the row "
+             "lengths, with the oracle's curve on the same rows (`parallelbench calibrate FOLDER --model PATH`; the "
+             "points are in the JSON beside each plot).", ""]
+    for slug, path in sorted(plots.items()):
+        lines += [f"### {slug}", "", f"![speed-quality curves of {slug}]({path})", ""]
+    return card.rstrip("\n") + "\n" + "\n".join(lines)

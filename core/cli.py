@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from .hub import hub_files, push
 from .lm_eval_tasks import write_lm_eval_tasks
 from .parallel import write_tasks
 from .reference_decoding.calibrate import calibrate_folder
+from .report import group_label, read_predictions, score_predictions, write_report, write_verdicts
 from .registry import get_task, task_names
 from .release import import_release, is_release_edition, release_gold_problems, semantics_table
 from .schema import Score
@@ -83,53 +83,47 @@ def cmd_build(args: argparse.Namespace) -> None:
     print(f"built {folder}: {len(manifest['configs'])} configs, {total} rows")
 
 
-def _read_predictions(path: Path) -> dict[str, str]:
-    if not path.is_file():
-        raise CliError(f"predictions file not found: {path}")
-    predictions = {}
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                predictions[str(record["id"])] = record["prediction"]
-            except (ValueError, KeyError, TypeError):
-                raise CliError(f"{path}:{number}: each line must be a JSON object with 'id' and 'prediction'") from None
-    return predictions
-
-
 def cmd_score(args: argparse.Namespace) -> None:
-    predictions = _read_predictions(Path(args.predictions))
+    predictions = read_predictions(args.predictions)
     rows = read_rows(args.folder, args.split)
-    known = {row["id"] for row in rows}
-    unknown = [key for key in predictions if key not in known]
-    if unknown:
-        raise CliError(f"{len(unknown)} prediction ids are not in {args.folder} (first: {unknown[0]})")
-    scored = [row for row in rows if row["id"] in predictions]
-    if not scored:
-        raise CliError("no prediction matches a row of the folder")
-    verdicts = score_many(scored, [predictions[row["id"]] for row in scored], strict=args.strict, workers=args.workers,
-                          semantics=args.semantics)
-    by_task: dict[str, list[Score]] = defaultdict(list)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8") as handle:
-        for row, verdict in zip(scored, verdicts):
-            by_task[row["task"]].append(verdict)
-            handle.write(json.dumps({"id": row["id"], "task": row["task"], "value": verdict.value,
-                                     "correct": verdict.correct, "reason": verdict.reason}, ensure_ascii=False) + "\n")
-    missing = len(rows) - len(scored)
-    print("task\taccuracy\tmean score\trows")
-    for task, task_verdicts in sorted(by_task.items()):
-        accuracy = sum(v.correct for v in task_verdicts) / len(task_verdicts)
-        mean_score = sum(v.value for v in task_verdicts) / len(task_verdicts)
-        print(f"{task}\t{accuracy:.4f}\t{mean_score:.4f}\t{len(task_verdicts)}")
-    print(f"verdicts -> {out}" + (f"; {missing} rows had no prediction and were skipped" if missing else ""))
+    result = score_predictions(rows, predictions, skip_missing=args.skip_missing, workers=args.workers,
+                               semantics=args.semantics)
+    write_verdicts(result, args.out)
+    print("group\ttask\tn\taccuracy\tstrict accuracy\tmean score\tmissing")
+    for entry in result.summary:
+        print(f"{group_label(result.fields, entry)}\t{entry['task']}\t{entry['n']}\t{entry['accuracy']:.4f}\t"
+              f"{entry['strict_accuracy']:.4f}\t{entry['mean_score']:.4f}\t{entry['missing']}")
+    if result.missing:
+        how = ("left out (--skip-missing)" if result.skip_missing
+               else "counted as wrong (--skip-missing leaves them out)")
+        print(f"{result.missing} rows of the predicted tasks had no prediction in their group: {how}")
+    print(f"verdicts -> {args.out}")
+    if args.report:
+        for path in write_report(result, rows, args.report, parallelism=(args.auc_range[0], args.auc_range[1])):
+            print(f"report -> {path}")
     if is_release_edition(read_manifest(args.folder)):
-        print("\nthe original release's rows: both semantics side by side")
-        for line in semantics_table(scored, [predictions[row["id"]] for row in scored], strict=args.strict):
+        by_id = {row["id"]: row for row in rows}
+        print("\nthe original release's rows: both semantics side by side (all predictions)")
+        for line in semantics_table([by_id[p.id] for p in predictions.predictions],
+                                    [p.text for p in predictions.predictions]):
             print(line)
+
+
+def cmd_sweep(args: argparse.Namespace) -> None:
+    from .sweep import parse_tokens_per_step, sweep  # needs the decoding extra (torch)
+
+    result = sweep(args.folder, args.model, args.out, tasks=args.tasks, rows_per_task=args.rows_per_task,
+                   rules=args.rules, tokens_per_step=parse_tokens_per_step(args.tokens_per_step),
+                   thresholds=args.thresholds, temperature=args.temperature, block_length=args.block_length,
+                   batch_size=args.batch_size, seed=args.seed, progress=True)
+    print(f"{result['predictions']} predictions ({result['rows']} rows x {result['settings']} settings) -> {args.out}")
+    for task, reason in result["skipped_tasks"].items():
+        print(f"{task}\tskipped: {reason}")
+    if args.report:
+        cmd_score(argparse.Namespace(folder=args.folder, predictions=args.out, split="test", skip_missing=True,
+                                     workers=1, out=str(Path(args.report) / "verdicts.jsonl"), report=args.report,
+                                     semantics="parallelbench",
+                                     auc_range=args.auc_range))
 
 
 def cmd_import_release(args: argparse.Namespace) -> None:
@@ -168,6 +162,8 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
             asked = "all" if point["tokens_per_step"] is None else point["tokens_per_step"]
             print(f"{point['task']}\t{asked} / {point['mean_tokens_per_step']:.2f}\t{point['accuracy']:.3f}\t"
                   f"{point['nfe']:.1f}\t{point['tokens_per_second']:.1f}")
+        for task, reason in result["skipped_tasks"].items():
+            print(f"{task}\tskipped: {reason}")
         return
     summaries = calibrate_folder(args.folder, workers=args.workers, progress=True)
     print("config\toracle accuracy, random order, k = 1 / 2 / 4 / all\tcalibrated rows")
@@ -245,10 +241,17 @@ def make_parser() -> argparse.ArgumentParser:
 
     score = commands.add_parser("score", help="score predictions against a built folder")
     score.add_argument("folder")
-    score.add_argument("--predictions", required=True, help="JSONL with 'id' and 'prediction' per line")
+    score.add_argument("--predictions", required=True,
+                       help="JSONL with 'id' and 'prediction' per line, and optional group fields (model, "
+                       "tokens_per_step, rule, threshold, nfe, any other) for several predictions per row")
     score.add_argument("--out", default="verdicts.jsonl", help="where to write per-row verdicts")
+    score.add_argument("--report", metavar="DIR",
+                       help="also write summary.csv, summary.json, verdicts and speed-quality PNGs into DIR")
+    score.add_argument("--skip-missing", action="store_true",
+                       help="leave rows without a prediction out (default: they count as wrong)")
+    score.add_argument("--auc-range", type=float, nargs=2, default=(1.0, 8.0), metavar=("LOW", "HIGH"),
+                       help="tokens-per-step range of the area under each speed-quality curve (default 1 8)")
     score.add_argument("--split", default="test")
-    score.add_argument("--strict", action="store_true", help="demand exactly the requested output format")
     score.add_argument("--workers", type=int, default=1, help="worker processes (worth it for the text tasks)")
     score.add_argument("--semantics", choices=SEMANTICS, default="parallelbench",
                        help="whose verdicts go to --out: our validators, or the original release's scorer "
@@ -264,6 +267,28 @@ def make_parser() -> argparse.ArgumentParser:
     import_cmd.add_argument("--no-calibrate", action="store_true", help="skip the oracle calibration (faster)")
     import_cmd.add_argument("--workers", type=int, default=1)
     import_cmd.set_defaults(run=cmd_import_release)
+
+    sweep_cmd = commands.add_parser("sweep", help="decode test rows with a dLLM over tasks x tokens per step x "
+                                    "rules into a predictions file (and its report)")
+    sweep_cmd.add_argument("folder")
+    sweep_cmd.add_argument("--model", required=True, help="a tiny-model folder, a local model folder, a cached Hub "
+                           "id or a short name (llada, dream)")
+    sweep_cmd.add_argument("--out", required=True, help="the predictions file (JSONL) to write")
+    sweep_cmd.add_argument("--tasks", nargs="*", metavar="TASK", help="only these tasks (default: all)")
+    sweep_cmd.add_argument("--rows-per-task", type=int, help="test rows per task, spread over lengths (default: all)")
+    sweep_cmd.add_argument("--rules", nargs="+", default=["random", "confidence"], help="selection rules")
+    sweep_cmd.add_argument("--tokens-per-step", nargs="+", default=["1", "2", "4", "all"], metavar="K",
+                           help="k per step for the fixed-step rules; 'all' = every slot at once")
+    sweep_cmd.add_argument("--thresholds", nargs="+", type=float, default=[],
+                           help="values of the threshold (or factor) rule")
+    sweep_cmd.add_argument("--temperature", type=float, default=0.0, help="0 = argmax values")
+    sweep_cmd.add_argument("--block-length", type=int, help="semi-autoregressive blocks of this many slots")
+    sweep_cmd.add_argument("--batch-size", type=int, default=8)
+    sweep_cmd.add_argument("--seed", type=int, default=0)
+    sweep_cmd.add_argument("--report", metavar="DIR", help="then score the predictions into a report in DIR "
+                           "(rows not decoded are left out)")
+    sweep_cmd.add_argument("--auc-range", type=float, nargs=2, default=(1.0, 8.0), metavar=("LOW", "HIGH"))
+    sweep_cmd.set_defaults(run=cmd_sweep)
 
     validate = commands.add_parser("validate", help="check a built folder: checksums and gold answers")
     validate.add_argument("folder")

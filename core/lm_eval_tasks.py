@@ -28,10 +28,43 @@ from .splits import SPLIT_SEEDS
 #: The group's name and the prefix of every task name.
 GROUP = "parallelbench"
 
-#: The ``utils.py`` written next to the YAML files; lm-eval loads it from there by file path.
+#: The ``utils.py`` written next to the YAML files; lm-eval loads it from there by file path. It imports the hooks
+#: from the installed package, and survives one trap: started with ``python -m``, a notebook or ``python -c`` in the
+#: build folder's parent, the folder ``./parallelbench`` (no ``__init__.py``) is found first as a namespace package
+#: in place of an editable install; the hooks then import with the working directory left out of the search path.
 UTILS_PY = '''"""lm-evaluation-harness hooks for ParallelBench (written by parallelbench.lm_eval_tasks; regenerate, do not edit)."""
 
-from parallelbench.lm_eval_tasks import doc_to_text, process_results
+import os
+import sys
+
+
+def _import_hooks():
+    try:
+        from parallelbench.lm_eval_tasks import doc_to_text, process_results
+        return doc_to_text, process_results
+    except ImportError as error:
+        shadow = sys.modules.get("parallelbench")
+        if shadow is None or getattr(shadow, "__file__", None) is not None:
+            raise ImportError(f"the lm-eval hooks of ParallelBench need the parallelbench package ({error}); fix: "
+                              "pip install parallelbench in the Python that runs lm-eval") from error
+        # A folder named parallelbench in a search-path entry (the build folder) shadows the installed package.
+        shadowing = [entry for entry in sys.path
+                     if os.path.join(os.path.abspath(entry or "."), "parallelbench") in list(shadow.__path__)]
+        saved = list(sys.path)
+        del sys.modules["parallelbench"]
+        sys.path[:] = [entry for entry in sys.path if entry not in shadowing]
+        try:
+            from parallelbench.lm_eval_tasks import doc_to_text, process_results
+        except ImportError as again:
+            raise ImportError(f"the folder {shadow.__path__[0]} shadows the installed parallelbench package and "
+                              f"the package was not found without it ({again}); fix: start lm-eval from another "
+                              "directory, or pip install parallelbench (not editable)") from again
+        finally:
+            sys.path[:] = saved
+        return doc_to_text, process_results
+
+
+doc_to_text, process_results = _import_hooks()
 
 __all__ = ["doc_to_text", "process_results"]
 '''

@@ -3,8 +3,13 @@
 `parallelbench calibrate FOLDER --model PATH` decodes a subset of the test rows with a real model (LLaDA, Dream, any
 masked LM, or a tiny-model folder) at several tokens-per-step settings, scores the answers, and stores the points
 (accuracy, realised tokens per step, NFE, tokens/s) in ``calibration/model-<name>.json``, with a PNG of the model's
-and the oracle's curves when matplotlib is installed. Like every change to a build, it works on a copy that replaces
-the folder only when complete.
+and the oracle's curves when matplotlib is installed (shown in the dataset card). Like every change to a build, it
+works on a copy that replaces the folder only when complete.
+
+The rows are spread evenly over the row lengths (`pick_rows`), and the oracle's curve in the PNG is computed on the
+very rows the model decoded, so the two curves compare like with like. A task the model cannot decode (its
+``answer_length`` raises `ValueError`, as the tiny model's does for puzzle and text rows) is skipped, with the
+reason recorded under ``skipped_tasks``.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +34,54 @@ def model_slug(model: str) -> str:
     return re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-") or "model"
 
 
-def pick_rows(rows: Sequence[dict[str, Any]], tasks: Sequence[str] | None, rows_per_task: int) -> list[dict[str, Any]]:
-    """Return the first `rows_per_task` rows of each task (of `tasks`, when given), in row order."""
-    taken: dict[str, int] = {}
-    picked = []
+def row_length(row: Mapping[str, Any]) -> int | None:
+    """A row's length in answer units: its calibrated ``slots``, else its metadata's ``length`` (None if neither)."""
+    difficulty = json.loads(row["difficulty"]) if isinstance(row.get("difficulty"), str) else {}
+    if difficulty.get("slots") is not None:
+        return int(difficulty["slots"])
+    metadata = json.loads(row["metadata"]) if isinstance(row.get("metadata"), str) else {}
+    return int(metadata["length"]) if isinstance(metadata.get("length"), int) else None
+
+
+def pick_rows(rows: Sequence[Mapping[str, Any]], tasks: Sequence[str] | None,
+              rows_per_task: int) -> list[Mapping[str, Any]]:
+    """Return `rows_per_task` rows of each task (of `tasks`, when given), spread evenly over the row lengths.
+
+    Rows come in blocks of one length, so the first rows of a task would all be short; instead the rows of each
+    length are taken in turn (shortest first, in row order within a length) until the task has its share, so the
+    model's curve covers the same lengths as the oracle's.
+    """
+    by_task: dict[str, dict[int | None, list[Mapping[str, Any]]]] = {}
     for row in rows:
-        if (tasks is None or row["task"] in tasks) and taken.get(row["task"], 0) < rows_per_task:
-            taken[row["task"]] = taken.get(row["task"], 0) + 1
-            picked.append(row)
-    if not picked:
+        if tasks is None or row["task"] in tasks:
+            by_task.setdefault(row["task"], {}).setdefault(row_length(row), []).append(row)
+    if not by_task:
         raise ValueError("no test row matches the requested tasks")
+    picked = []
+    for by_length in by_task.values():
+        queues = [by_length[length] for length in sorted(by_length, key=lambda length: (length is None, length))]
+        taken = 0
+        for turn in range(max(len(queue) for queue in queues)):
+            for queue in queues:
+                if turn < len(queue) and taken < rows_per_task:
+                    picked.append(queue[turn])
+                    taken += 1
     return picked
+
+
+def decodable(rows: Sequence[Mapping[str, Any]], masked_lm: Any) -> tuple[list[Mapping[str, Any]], dict[str, str]]:
+    """Split rows into those the model can decode and, per task it cannot, the reason (its answer length raises)."""
+    kept, skipped = [], {}
+    for row in rows:
+        if row["task"] in skipped:
+            continue
+        try:
+            masked_lm.answer_length(row)
+        except ValueError as error:
+            skipped[row["task"]] = str(error)
+            continue
+        kept.append(row)
+    return kept, skipped
 
 
 def model_curves(folder: str | Path, model: str, *, tasks: Sequence[str] | None = None,
@@ -61,7 +103,11 @@ def model_curves(folder: str | Path, model: str, *, tasks: Sequence[str] | None 
         progress: Show a progress bar.
 
     Returns:
-        What was written to ``calibration/model-<name>.json``: the settings and one point per (task, setting).
+        What was written to ``calibration/model-<name>.json``: the settings, one point per (task, setting), the
+        row lengths decoded per task and the skipped tasks with their reasons.
+
+    Raises:
+        ValueError: When no requested task has test rows, or the model can decode none of them.
     """
     from ..build import finish, stage_copy  # the build imports the calibration package
     from .hf_models import load_masked_lm
@@ -70,24 +116,31 @@ def model_curves(folder: str | Path, model: str, *, tasks: Sequence[str] | None 
     target = Path(folder)
     manifest = read_manifest(target)
     test_rows = read_rows(target, "test")
-    rows = pick_rows(test_rows, tasks, rows_per_task)
     masked_lm = load_masked_lm(model)
+    rows, skipped = decodable(pick_rows(test_rows, tasks, rows_per_task), masked_lm)
+    if not rows:
+        raise ValueError(f"the model decodes none of the requested tasks: {'; '.join(skipped.values())}")
     points = run_model_on_rows(rows, masked_lm, tokens_per_step=tokens_per_step, rule=rule, temperature=temperature,
                                batch_size=batch_size, seed=seed, progress=progress)
     slug = model_slug(model)
+    lengths: dict[str, dict[str, int]] = {}
+    for row in rows:
+        counts = lengths.setdefault(row["task"], {})
+        counts[str(row_length(row))] = counts.get(str(row_length(row)), 0) + 1
     result = {"model": str(model), "rule": rule, "temperature": temperature, "rows_per_task": rows_per_task,
-              "seed": seed, "points": [point.summary() for point in points]}
+              "seed": seed, "points": [point.summary() for point in points], "row_lengths": lengths,
+              "skipped_tasks": skipped}
     staging = stage_copy(target)
     try:
         out = staging / "calibration" / f"model-{slug}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        chosen = {row["task"] for row in rows}
         records = [{**point.summary(), "model": slug, "tokens_per_step": point.mean_tokens_per_step}
                    for point in points]
-        oracle = report.oracle_records(row for row in test_rows if row["task"] in chosen)
+        oracle = report.oracle_records(rows)  # the oracle on the very rows the model decoded
         try:
             report.plot_curves(report.speed_quality(records + oracle), out.with_suffix(".png"))
+            manifest.setdefault("model_plots", {})[slug] = f"calibration/model-{slug}.png"
         except ImportError:
             pass  # the JSON holds every point; the PNG needs the plots extra
         manifest.setdefault("model_curves", {})[slug] = f"calibration/model-{slug}.json"

@@ -165,13 +165,15 @@ def summary_table(curves: Sequence[Curve]) -> str:
     return "\n".join(lines)
 
 
-def plot_curves(curves: Sequence[Curve], path: str | os.PathLike[str], *, columns: int = 3) -> Path:
+def plot_curves(curves: Sequence[Curve], path: str | os.PathLike[str], *, columns: int = 3,
+                title: str | None = None) -> Path:
     """Draw accuracy vs mean tokens per step (log2 axis), one panel per task and one line per model, into a PNG.
 
     Args:
         curves: From `speed_quality`.
         path: The PNG to write.
         columns: Panels per row.
+        title: A title over all panels (default: the range of the area under the curves).
 
     Returns:
         The path written.
@@ -205,6 +207,8 @@ def plot_curves(curves: Sequence[Curve], path: str | os.PathLike[str], *, column
         panel.legend(fontsize=7)
     for panel in list(axes.flat)[len(tasks):]:
         panel.set_visible(False)
+    low, high = curves[0].parallelism
+    figure.suptitle(title or f"AUC: mean accuracy over {low:g}-{high:g} tokens per step (log2 axis)", fontsize=10)
     figure.tight_layout()
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -145,8 +145,29 @@ def row_rng(row: Mapping[str, Any]) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "big"))
 
 
+#: The families the tiny model reads: its vocabulary holds list items, not text or grid symbols.
+FAMILIES: tuple[str, ...] = ("waiting_line", "list_ops")
+
+
+def unsupported_reason(row: Mapping[str, Any]) -> str:
+    """Return why the tiny model cannot decode a row ("" when it can)."""
+    task = str(row.get("task", ""))
+    family = task.split("/", 1)[0]
+    if family in FAMILIES and "reference" in row:
+        return ""
+    what = f"{task} is a {family} task" if task else "this is not a ParallelBench row"
+    return f"the tiny model reads only {' and '.join(FAMILIES)} rows (its vocabulary holds list items); {what}"
+
+
 def answer_slots(row: Mapping[str, Any]) -> int:
-    """Return the number of answer units of a row: the ``[MASK]`` entries of its output format."""
+    """Return the number of answer units of a row: the ``[MASK]`` entries of its output format.
+
+    Raises:
+        ValueError: For a row the tiny model cannot decode (see `unsupported_reason`).
+    """
+    reason = unsupported_reason(row)
+    if reason:
+        raise ValueError(reason)
     return len(json.loads(row["output_format"]))
 
 
@@ -273,6 +294,9 @@ def tiny_masked_lm(model: TinyDenoiserModel, vocab: TinyVocab, name: str = "tiny
         name: A label for reports.
     """
     def encode(row: Mapping[str, Any]) -> list[int]:
+        reason = unsupported_reason(row)
+        if reason:
+            raise ValueError(reason)
         reference = json.loads(row["reference"])
         return vocab.encode(reference, None, vocab.name_slots(reference, row_rng(row)))[0]
 

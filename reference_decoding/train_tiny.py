@@ -31,12 +31,12 @@ from .. import api
 from ..splits import SPLIT_SEEDS, assemble_splits
 from ..validators.waiting_line import enumerate_answers
 from .masked_lm import left_pad, torch
-from .tiny import TinyConfig, TinyDenoiserModel, TinyVocab, parameter_count, save_tiny
+from .tiny import FAMILIES, TinyConfig, TinyDenoiserModel, TinyVocab, parameter_count, save_tiny
 
 #: Operations with at most this many answers get exact targets by enumeration (the random ones have n or n + 1).
 MAX_ENUMERATED = 1000
 #: The families the tiny model learns: every operation of the waiting line and of the letter lists.
-TRAIN_FAMILIES: tuple[str, ...] = ("waiting_line", "list_ops")
+TRAIN_FAMILIES: tuple[str, ...] = FAMILIES
 
 
 def train_tasks(families: Sequence[str] = TRAIN_FAMILIES) -> list[str]:

@@ -44,7 +44,9 @@ def test_build_score_and_validate(tmp_path, capsys):
     capsys.readouterr()
     assert main(["score", str(folder), "--predictions", str(predictions), "--out", str(verdicts)]) == 0
     out = capsys.readouterr().out
-    assert "waiting_line/copy\t0.5000\t0.5000\t100" in out and "waiting_line/shuffle\t0.5000" in out
+    assert "-\twaiting_line/copy\t100\t0.5000\t0.5000\t0.5000\t0" in out
+    assert "-\twaiting_line/shuffle\t100\t0.5000" in out
+    assert "-\toverall\t200\t0.5000" in out
     lines = [json.loads(line) for line in verdicts.read_text().splitlines()]
     assert len(lines) == 200 and {line["correct"] for line in lines} == {True, False}
 

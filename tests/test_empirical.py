@@ -51,3 +51,45 @@ def test_calibrate_with_a_model_records_its_curve_in_the_build(tmp_path, tiny_fo
     assert checksum_problems(folder) == []
     if importlib.util.find_spec("matplotlib"):
         assert (folder / "calibration/model-model.png").stat().st_size > 1000
+
+
+def test_pick_rows_spreads_each_task_evenly_over_its_lengths():
+    rows = pb.generate("waiting_line/copy", n=100)  # 25 rows of each length 3..6, in blocks
+    picked = pick_rows(rows, None, 10)
+    lengths = [json.loads(row["metadata"])["length"] for row in picked]
+    assert sorted(lengths) == [3, 3, 3, 4, 4, 4, 5, 5, 6, 6]
+    assert len({row["id"] for row in picked}) == 10
+
+
+def test_calibrate_with_the_tiny_model_skips_the_tasks_it_cannot_read_and_shows_the_plot_in_the_card(
+        tmp_path, tiny_folder, capsys):
+    folder = pb.build(tmp_path / "pb", tasks=["waiting_line/copy", "puzzle/latin_square_n3",
+                                              "words_to_sentence/easy"])
+    assert main(["calibrate", str(folder), "--model", str(tiny_folder), "--rows-per-task", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "puzzle/latin_square_n3\tskipped: the tiny model reads only waiting_line and list_ops rows" in out
+    assert "words_to_sentence/easy\tskipped:" in out
+    written = json.loads((folder / "calibration/model-model.json").read_text())
+    assert set(written["skipped_tasks"]) == {"puzzle/latin_square_n3", "words_to_sentence/easy"}
+    assert written["row_lengths"] == {"waiting_line/copy": {"3": 2, "4": 2, "5": 2, "6": 2}}
+    assert {point["task"] for point in written["points"]} == {"waiting_line/copy"}
+    if importlib.util.find_spec("matplotlib"):
+        card = (folder / "README.md").read_text()
+        assert "## Model curves" in card and "(calibration/model-model.png)" in card
+    assert checksum_problems(folder) == []
+
+
+def test_calibrate_with_a_model_that_reads_none_of_the_tasks_says_why(tmp_path, tiny_folder, capsys):
+    folder = pb.build(tmp_path / "pb", tasks=["puzzle/latin_square_n3"], calibrate=False)
+    assert main(["calibrate", str(folder), "--model", str(tiny_folder)]) == 2
+    assert "decodes none of the requested tasks: the tiny model reads only" in capsys.readouterr().err
+
+
+def test_the_tiny_model_says_why_it_cannot_read_a_row():
+    from parallelbench.reference_decoding.tiny import answer_slots, unsupported_reason
+
+    assert unsupported_reason(pb.generate("list_ops/sort", n=1)[0]) == ""
+    assert "puzzle/sudoku_n4_4 is a puzzle task" in unsupported_reason(pb.generate("puzzle/sudoku_n4_4", n=1)[0])
+    assert "not a ParallelBench row" in unsupported_reason({"question": "2 + 2?"})  # e.g. a GSM8K doc in lm-eval
+    with pytest.raises(ValueError, match="reads only waiting_line and list_ops"):
+        answer_slots(pb.generate("words_to_sentence/easy", n=1)[0])

@@ -326,15 +326,30 @@ def check(reference: dict[str, Any], prediction: str, strict: bool = False) -> S
     """Decide whether `prediction` solves a puzzle row (see `parallelbench.registry.Checker`).
 
     Every valid grid passes, not only the stored gold: any Latin square on the row's symbols, any completion of
-    the sudoku that keeps its clues.
+    the sudoku that keeps its clues. A wrong answer's ``details["failure"]`` names the first broken rule (see
+    `broken_rule`).
     """
     puzzle = puzzle_of(reference)
     mode = "strict" if strict else "lenient"
     grid, problem = parse_grid(prediction, puzzle, strict)
     if grid is None:
-        return failed(problem, mode=mode)
+        return failed(problem, mode=mode, failure="format_error")
     problem = grid_problem(puzzle, grid)
-    return failed(problem, mode=mode) if problem else passed(mode=mode)
+    return failed(problem, mode=mode, failure=broken_rule(problem)) if problem else passed(mode=mode)
+
+
+#: The failure classes of a grid answer: ``format_error`` (no n x n grid could be read), then the first rule of
+#: `grid_problem` it breaks, keyed by how that function's reason begins.
+BROKEN_RULES: dict[str, str] = {
+    "cell ": "invalid_symbol", "changes clue": "changed_clue", "row ": "row_repeat", "column ": "column_repeat",
+    "box ": "box_repeat",
+}
+FAILURE_CLASSES: tuple[str, ...] = ("format_error", *BROKEN_RULES.values())
+
+
+def broken_rule(problem: str) -> str:
+    """Return the failure class of a `grid_problem` reason (e.g. ``row_repeat`` for "row 2 repeats B ...")."""
+    return next(rule for start, rule in BROKEN_RULES.items() if problem.startswith(start))
 
 
 def count_answers(reference: dict[str, Any]) -> int:

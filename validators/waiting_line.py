@@ -136,17 +136,68 @@ def _check_items(reference: dict[str, Any], got: list[str]) -> str:
     return _multiset_problem(items + [item], got, unit) or "more than one entry changed or moved"
 
 
+#: The failure classes of a list answer, as `failure_class` names them (in the order it tests them).
+FAILURE_CLASSES: tuple[str, ...] = (
+    "format_error", "unchanged_input", "duplicated_unit", "extra_unit", "missing_unit", "order_error")
+
+
+def _answer_shape(reference: dict[str, Any]) -> tuple[dict[str, int], int, dict[str, int]]:
+    """What every correct answer has: (the most copies of each entry, the length, the entries it must hold)."""
+    items, operation, item = reference["input"], reference["operation"], reference.get("item")
+    expected = expected_list(reference)
+    if expected is not None:
+        return _counts(expected), len(expected), _counts(expected)
+    if operation == "shuffle":
+        return _counts(items), len(items), _counts(items)
+    if operation == "insert_random":
+        return _counts([*items, item]), len(items) + 1, _counts([*items, item])
+    if operation == "remove_random":
+        return _counts(items), len(items) - 1, {}  # any one entry may go
+    return _counts([*items, item]), len(items), {item: 1}  # replace_random: the new item replaces any one entry
+
+
+def failure_class(reference: dict[str, Any], got: list[str]) -> str:
+    """Name how a wrong list answer fails, the first that applies of (after ``format_error``, which `check` gives
+    to an answer that is not a list of strings):
+
+    ``unchanged_input`` (the input given back where it is not the answer), ``duplicated_unit`` (an entry written
+    more often than any correct answer holds it: the signature of parallel decoding), ``extra_unit`` (an entry no
+    correct answer holds, or too many entries), ``missing_unit`` (an entry left out, or too few entries),
+    ``order_error`` (the right entries in a wrong order).
+
+    Args:
+        reference: The row's reference.
+        got: The parsed answer, known to be wrong.
+    """
+    if got == reference["input"] and expected_list(reference) != got:
+        return "unchanged_input"
+    most, length, required = _answer_shape(reference)
+    have = _counts(got)
+    if any(count > max(most.get(entry, 0), 1) for entry, count in have.items()):
+        return "duplicated_unit"
+    if len(got) > length or any(count > most.get(entry, 0) for entry, count in have.items()):
+        return "extra_unit"
+    if len(got) < length or any(have.get(entry, 0) < count for entry, count in required.items()):
+        return "missing_unit"
+    return "order_error"
+
+
 def check(reference: dict[str, Any], prediction: str, strict: bool = False) -> Score:
-    """Decide whether `prediction` answers a list-operation row (see `parallelbench.registry.Checker`)."""
+    """Decide whether `prediction` answers a list-operation row (see `parallelbench.registry.Checker`).
+
+    A wrong answer's ``details["failure"]`` names its class (see `failure_class`).
+    """
     mode = "strict" if strict else "lenient"
     items, problem = extract_list(prediction, strict)
     if items is None:
-        return failed(problem, mode=mode)
+        return failed(problem, mode=mode, failure="format_error")
     got, problem = _canonical_items(reference, items, strict)
     if got is None:
-        return failed(problem, mode=mode)
+        return failed(problem, mode=mode, failure="format_error")
     problem = _check_items(reference, got)
-    return failed(problem, mode=mode, length=len(got)) if problem else passed(mode=mode, length=len(got))
+    if problem:
+        return failed(problem, mode=mode, length=len(got), failure=failure_class(reference, got))
+    return passed(mode=mode, length=len(got))
 
 
 def enumerate_answers(reference: dict[str, Any], limit: int = 100_000) -> list[tuple[str, ...]] | None:
