@@ -11,6 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+from .errors import UsageError
 from .registry import get_task, task_names
 from .rows import RowMaker
 from .schema import Score, failed, parse_reference
@@ -60,9 +61,9 @@ def generate(task: str, n: int | None = None, seed: int = 0, *, start: int = 0, 
     config = spec.make_config(**params)
     count = spec.rows if n is None else n
     if not isinstance(count, int) or count < 0:
-        raise ValueError(f"n must be a non-negative int; got {n!r}")
+        raise UsageError(f"n must be a non-negative int; got {n!r}")
     if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ValueError(f"seed must be an int; got {seed!r}")
+        raise UsageError(f"seed must be an int; got {seed!r}")
     maker = RowMaker(spec, config, seed)
     with _gc_paused():
         return [maker.row(index) for index in range(start, start + count)]
@@ -125,9 +126,9 @@ def score_many(rows: Sequence[Mapping[str, Any]], predictions: Iterable[str], st
     """
     predictions = list(predictions)
     if len(predictions) != len(rows):
-        raise ValueError(f"got {len(predictions)} predictions for {len(rows)} rows")
+        raise UsageError(f"got {len(predictions)} predictions for {len(rows)} rows")
     if not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive int; got {workers!r}")
+        raise UsageError(f"workers must be a positive int; got {workers!r}")
     if workers == 1 or len(rows) < 2 * SCORE_CHUNK:
         return _score_chunk((list(rows), predictions, strict))
     chunks = [(list(rows[i : i + SCORE_CHUNK]), predictions[i : i + SCORE_CHUNK], strict)

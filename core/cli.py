@@ -1,6 +1,8 @@
 """The `parallelbench` command line: the public API for the shell.
 
-Bad input gives one clear line on stderr and exit status 2, never a traceback.
+A user's mistake (any `ParallelBenchError`, or an operating-system error such as a missing file) gives one clear
+line on stderr and exit status 2, never a traceback. Anything else is a bug: its traceback is printed, with a line
+saying so, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ from typing import Any
 from .api import score_many
 from .build import build
 from .cards import render_card
+from .errors import ParallelBenchError, UsageError
 from .folder import checksum_problems, gold_problems, read_manifest, read_rows
 from .hub import push
 from .lm_eval_tasks import write_lm_eval_tasks
@@ -24,8 +28,8 @@ from .registry import get_task, task_names
 from .schema import Score
 
 
-class CliError(Exception):
-    """A user error: printed as one line, exit status 2."""
+class CliError(UsageError):
+    """A mistake in the command line: printed as one line, exit status 2."""
 
 
 def _parse_params(pairs: list[str]) -> dict[str, Any]:
@@ -261,12 +265,17 @@ def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         args.run(args)
-    except (CliError, ValueError, OSError) as error:
+    except (ParallelBenchError, OSError) as error:
         print(f"parallelbench: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("parallelbench: interrupted", file=sys.stderr)
         return 130
+    except Exception:  # noqa: BLE001 - not the user's mistake: show everything needed to fix it
+        traceback.print_exc()
+        print("parallelbench: this is a bug in ParallelBench, not a problem with your input; please report it with "
+              "the traceback above", file=sys.stderr)
+        return 1
     return 0
 
 

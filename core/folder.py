@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 
 from .api import score_many
 from .build import MANIFEST
+from .errors import FolderError
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:
@@ -21,11 +22,11 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
     """
     path = Path(folder) / MANIFEST
     if not path.is_file():
-        raise ValueError(f"{folder} is not a ParallelBench build (no {MANIFEST})")
+        raise FolderError(f"{folder} is not a ParallelBench build (no {MANIFEST})")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as error:
-        raise ValueError(f"{path} is not valid JSON ({error})") from None
+        raise FolderError(f"{path} is not valid JSON ({error})") from None
 
 
 def read_rows(folder: str | Path, split: str = "test") -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .build import MANIFEST
+from .errors import UsageError
 from .folder import checksum_problems, read_manifest
 
 #: What a new version replaces in the Hub repository (files of configs that were dropped disappear too).
@@ -60,12 +61,12 @@ def push(folder: str | os.PathLike[str], repo_id: str, version: str | None = Non
     manifest = read_manifest(root)
     problems = checksum_problems(root)
     if problems:
-        raise ValueError(f"{root} does not match its manifest ({problems[0]}); rebuild it before pushing")
+        raise UsageError(f"{root} does not match its manifest ({problems[0]}); rebuild it before pushing")
     built_version = manifest["version"]
     if version is not None and version != built_version:
-        raise ValueError(f"{root} was built as version {built_version}, not {version}; rebuild with --version {version}")
+        raise UsageError(f"{root} was built as version {built_version}, not {version}; rebuild with --version {version}")
     if "/" not in repo_id:
-        raise ValueError(f"repo_id must look like 'org/name', got {repo_id!r}")
+        raise UsageError(f"repo_id must look like 'org/name', got {repo_id!r}")
     files = sorted([*manifest["files"], MANIFEST])
     plan = PushPlan(repo_id, f"v{built_version}", files, sum((root / name).stat().st_size for name in files))
     if dry_run:
@@ -77,7 +78,7 @@ def push(folder: str | os.PathLike[str], repo_id: str, version: str | None = Non
     api.create_repo(repo_id, repo_type="dataset", exist_ok=True, private=private)
     tags = {ref.name for ref in api.list_repo_refs(repo_id, repo_type="dataset").tags}
     if plan.tag in tags:
-        raise ValueError(f"{repo_id} already has {plan.tag}: a published version is never overwritten; bump the version")
+        raise UsageError(f"{repo_id} already has {plan.tag}: a published version is never overwritten; bump the version")
     commit = api.upload_folder(repo_id=repo_id, folder_path=str(root), repo_type="dataset",
                                commit_message=f"ParallelBench {plan.tag}", allow_patterns=files,
                                delete_patterns=REPLACED_PATTERNS)

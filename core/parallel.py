@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from .api import generate
+from .errors import UsageError
 from .registry import get_task
 from .schema import PARQUET_OPTIONS, ROW_SCHEMA
 
@@ -52,7 +53,7 @@ def _plan(forms: dict[str, str], n: int | None, seed: int, params: dict[str, Any
         spec.make_config(**params)
         count = spec.rows if n is None else n
         if not isinstance(count, int) or count < 0:
-            raise ValueError(f"n must be a non-negative int; got {n!r}")
+            raise UsageError(f"n must be a non-negative int; got {n!r}")
         jobs += [(spec.name, seed, start, min(CHUNK_ROWS, count - start), params, form)
                  for start in range(0, count, CHUNK_ROWS)]
     return jobs
@@ -61,7 +62,7 @@ def _plan(forms: dict[str, str], n: int | None, seed: int, params: dict[str, Any
 def _run(jobs: list[_Job], workers: int, progress: bool) -> Iterator[tuple[_Job, Any]]:
     """Yield (job, its output) in job order, computed in this process or in `workers` processes."""
     if not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive int; got {workers!r}")
+        raise UsageError(f"workers must be a positive int; got {workers!r}")
     with tqdm(total=sum(job[3] for job in jobs), unit="row", disable=not progress, leave=False) as bar:
         if workers == 1 or len(jobs) <= 1:
             yield from _counted(jobs, map(_work, jobs), bar)
@@ -118,7 +119,7 @@ def write_tasks(paths: dict[str, Path], n: int | None = None, seed: int = 0, *, 
     """
     for path in paths.values():
         if Path(path).suffix not in (".jsonl", ".parquet"):
-            raise ValueError(f"output files must end in .jsonl or .parquet, got {path}")
+            raise UsageError(f"output files must end in .jsonl or .parquet, got {path}")
     targets = {get_task(task).name: Path(path) for task, path in paths.items()}
     jobs = _plan({name: target.suffix for name, target in targets.items()}, n, seed, params)
     staging = {name: target.with_name(f".{target.name}.tmp-{os.getpid()}") for name, target in targets.items()}

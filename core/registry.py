@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import UsageError
 from .rng import RowRandom
 from .schema import Score
 
@@ -91,12 +92,21 @@ class TaskSpec:
         return self.name.replace("/", "-")
 
     def make_config(self, **params: Any) -> Any:
-        """Return this task's config with `params` over its defaults; unknown or bad fields raise `ValueError`."""
+        """Return this task's config with `params` over its defaults.
+
+        Raises:
+            UsageError: (a `ValueError`) for an unknown field, or a value the family's config rejects.
+        """
         known = {f.name for f in dataclasses.fields(self.config_class)}
         unknown = sorted(set(params) - known)
         if unknown:
-            raise ValueError(f"unknown parameter {unknown[0]!r} for task {self.name!r}; known: {', '.join(sorted(known))}")
-        return self.config_class(**{**self.defaults, **params})
+            raise UsageError(f"unknown parameter {unknown[0]!r} for task {self.name!r}; known: {', '.join(sorted(known))}")
+        try:
+            return self.config_class(**{**self.defaults, **params})
+        except UsageError:
+            raise
+        except (ValueError, TypeError) as error:  # a family's config rejects a value: the user's parameter
+            raise UsageError(str(error)) from None
 
 
 _TASKS: dict[str, TaskSpec] = {}
@@ -131,5 +141,5 @@ def get_task(name: str) -> TaskSpec:
     _load()
     spec = _TASKS.get(_ALIASES.get(name, name))
     if spec is None:
-        raise ValueError(f"unknown task {name!r}; run `parallelbench tasks` to list them")
+        raise UsageError(f"unknown task {name!r}; run `parallelbench tasks` to list them")
     return spec

@@ -12,6 +12,7 @@ from typing import Any
 
 from .api import generate
 from .parallel import generate_tasks
+from .errors import UsageError
 from .registry import get_task
 
 #: Split name -> its seed. The test split's seed is the benchmark's.
@@ -38,7 +39,7 @@ def assemble_splits(tasks: Sequence[str], sizes: Mapping[str, int | None], *, wo
     """
     unknown = sorted(set(sizes) - set(SPLIT_SEEDS))
     if unknown:
-        raise ValueError(f"unknown split {unknown[0]!r}; splits are {', '.join(SPLIT_SEEDS)}")
+        raise UsageError(f"unknown split {unknown[0]!r}; splits are {', '.join(SPLIT_SEEDS)}")
     names = [get_task(task).name for task in tasks]
     result: dict[str, dict[str, list[dict[str, Any]]]] = {name: {} for name in names}
     seen: dict[str, set[str]] = {name: set() for name in names}
@@ -52,7 +53,7 @@ def assemble_splits(tasks: Sequence[str], sizes: Mapping[str, int | None], *, wo
             next_index = wanted
             while len(fresh) < wanted:
                 if next_index >= wanted * MAX_EXTRA_FACTOR:
-                    raise ValueError(f"{name}: cannot find {wanted} {split} rows whose inputs are not in an earlier "
+                    raise UsageError(f"{name}: cannot find {wanted} {split} rows whose inputs are not in an earlier "
                                      f"split; ask for fewer rows or use longer lists")
                 row = generate(name, 1, seed, start=next_index)[0]
                 next_index += 1

@@ -31,6 +31,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from ..answers import enumerate_answers
+from ..errors import UsageError
 from ..registry import get_task
 from .accuracy import OracleResult, oracle_result
 from .oracle import UNIT, AnswerSet
@@ -194,7 +195,7 @@ def calibrate_rows(rows: Sequence[Mapping[str, Any]], *, workers: int = 1,
         New row dicts, in the same order.
     """
     if not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive int; got {workers!r}")
+        raise UsageError(f"workers must be a positive int; got {workers!r}")
     structures: dict[bytes, AnswerSet] = {}
     keys: list[bytes | dict[str, Any]] = []
     for row in rows:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
 from ..folder import read_manifest, read_rows
 from . import report
 
@@ -38,7 +39,7 @@ def pick_rows(rows: Sequence[dict[str, Any]], tasks: Sequence[str] | None, rows_
             taken[row["task"]] = taken.get(row["task"], 0) + 1
             picked.append(row)
     if not picked:
-        raise ValueError("no test row matches the requested tasks")
+        raise UsageError("no test row matches the requested tasks")
     return picked
 
 
