@@ -22,7 +22,7 @@ from .errors import ParallelBenchError, UsageError
 from .folder import checksum_problems, gold_problems, read_manifest, read_rows
 from .hub import push
 from .lm_eval_tasks import write_lm_eval_tasks
-from .parallel import write_tasks
+from .parallel import default_workers, write_tasks
 from .reference_decoding.calibrate import calibrate_folder
 from .registry import get_task, task_names
 from .schema import Score
@@ -62,7 +62,8 @@ def cmd_generate(args: argparse.Namespace) -> None:
     if len(names) == 1 and out.suffix not in (".jsonl", ".parquet"):
         raise CliError(f"--out must end in .jsonl or .parquet for one task, got {out}")
     paths = {name: out if len(names) == 1 else out / f"{get_task(name).config_name}.{args.format}" for name in names}
-    counts = write_tasks(paths, args.n, args.seed, workers=args.workers, progress=True, **params)
+    workers = default_workers() if args.workers is None else args.workers
+    counts = write_tasks(paths, args.n, args.seed, workers=workers, progress=True, **params)
     for name, count in counts.items():
         print(f"{name}: {count} rows -> {paths[name]}")
 
@@ -79,7 +80,7 @@ def _parse_splits(pairs: list[str]) -> dict[str, int | None]:
 
 def cmd_build(args: argparse.Namespace) -> None:
     folder = build(args.out, args.version, tasks=args.tasks or None, splits=_parse_splits(args.split),
-                   calibrate=not args.no_calibrate, workers=args.workers, progress=True)
+                   calibrate=not args.no_calibrate, workers=args.workers, progress=True, overwrite=args.overwrite)
     manifest = read_manifest(folder)
     total = sum(sum(entry["splits"].values()) for entry in manifest["configs"].values())
     print(f"built {folder}: {len(manifest['configs'])} configs, {total} rows")
@@ -201,17 +202,21 @@ def make_parser() -> argparse.ArgumentParser:
     generate.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl", help="file format inside a folder")
     generate.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                           help="a task parameter, VALUE as JSON (e.g. length=[3,6]); repeatable")
-    generate.add_argument("--workers", type=int, default=1)
+    generate.add_argument("--workers", type=int, default=None,
+                          help="worker processes (default: every core; the output is the same for any count)")
     generate.set_defaults(run=cmd_generate)
 
     build_cmd = commands.add_parser("build", help="build the Hub-ready benchmark folder")
     build_cmd.add_argument("--out", default="parallelbench")
-    build_cmd.add_argument("--version", default="0.1.0")
+    build_cmd.add_argument("--version", default="0.1.0", help="a semantic version, e.g. 1.2.0 (the Hub tag adds the v)")
     build_cmd.add_argument("--tasks", nargs="*", metavar="TASK", help="only these tasks (default: all)")
     build_cmd.add_argument("--split", action="append", default=[], metavar="NAME=ROWS",
                            help="also build this split (validation or train) with ROWS rows per task; repeatable")
     build_cmd.add_argument("--no-calibrate", action="store_true", help="skip the oracle calibration (faster)")
-    build_cmd.add_argument("--workers", type=int, default=1)
+    build_cmd.add_argument("--workers", type=int, default=None,
+                           help="worker processes (default: every core; the output is the same for any count)")
+    build_cmd.add_argument("--overwrite", action="store_true",
+                           help="replace the build already in --out (without it, building over a build is refused)")
     build_cmd.set_defaults(run=cmd_build)
 
     score = commands.add_parser("score", help="score predictions against a built folder")

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ..folder import read_manifest, read_rows
+from ..folder import read_manifest, read_rows, seal
+from ..staging import staged
 from . import report
 
 #: Test rows per task decoded by default: enough for a curve, few enough for one GPU call.
@@ -64,7 +64,6 @@ def model_curves(folder: str | Path, model: str, *, tasks: Sequence[str] | None 
     Returns:
         What was written to ``calibration/model-<name>.json``: the settings and one point per (task, setting).
     """
-    from ..build import finish, stage_copy  # the build imports the calibration package
     from .hf_models import load_masked_lm
     from .neural import run_model_on_rows
 
@@ -78,8 +77,7 @@ def model_curves(folder: str | Path, model: str, *, tasks: Sequence[str] | None 
     slug = model_slug(model)
     result = {"model": str(model), "rule": rule, "temperature": temperature, "rows_per_task": rows_per_task,
               "seed": seed, "points": [point.summary() for point in points]}
-    staging = stage_copy(target)
-    try:
+    with staged(target, copy=True) as staging:
         out = staging / "calibration" / f"model-{slug}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -92,8 +90,5 @@ def model_curves(folder: str | Path, model: str, *, tasks: Sequence[str] | None 
         except ImportError:
             pass  # the JSON holds every point; the PNG needs the plots extra
         manifest.setdefault("model_curves", {})[slug] = f"calibration/model-{slug}.json"
-        finish(staging, manifest, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        seal(staging, manifest)
     return result
