@@ -24,7 +24,7 @@ from .hub import push
 from .lm_eval_tasks import write_lm_eval_tasks
 from .parallel import default_workers, write_tasks
 from .reference_decoding.calibrate import calibrate_folder
-from .registry import get_task, task_names
+from .registry import get_task, task_names, task_table_markdown
 from .schema import Score
 
 
@@ -48,6 +48,9 @@ def _parse_params(pairs: list[str]) -> dict[str, Any]:
 
 
 def cmd_tasks(args: argparse.Namespace) -> None:
+    if args.markdown:
+        print(task_table_markdown(), end="")
+        return
     for name in task_names():
         spec = get_task(name)
         print(f"{name}\t{spec.rows} rows" if args.verbose else name)
@@ -192,6 +195,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     tasks = commands.add_parser("tasks", help="list every task")
     tasks.add_argument("-v", "--verbose", action="store_true", help="also show the published row count")
+    tasks.add_argument("--markdown", action="store_true", help="print the README's task table (one line per family)")
     tasks.set_defaults(run=cmd_tasks)
 
     generate = commands.add_parser("generate", help="generate rows of one or more tasks")

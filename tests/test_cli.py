@@ -99,3 +99,16 @@ def test_user_errors_are_parallelbench_errors_and_value_errors():
         with pytest.raises(ParallelBenchError) as caught:
             call()
         assert isinstance(caught.value, ValueError)
+
+
+def test_the_readme_task_table_is_the_registry_s(capsys):
+    from pathlib import Path
+
+    assert main(["tasks", "--markdown"]) == 0
+    table = capsys.readouterr().out
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    between = readme.split("<!-- tasks:begin -->\n", 1)[1].split("<!-- tasks:end -->", 1)[0]
+    assert between == table, "README's task table is stale: paste `parallelbench tasks --markdown` between the markers"
+    for task in pb.tasks():
+        family, name = task.split("/", 1)
+        assert f"`{family}`" in table and f"`{name}`" in table
