@@ -185,7 +185,10 @@ def extract_list(prediction: object, strict: bool, *, known: Collection[str] = (
         return value, ""
     if strict:
         return None, "not a JSON array"
-    lists = _lists_in(unwrap(text), known)
+    text = unwrap(text)
+    if "[" not in text:
+        return None, "no list found"
+    lists = _lists_in(text, known)
     if not lists:
         return None, "no parsable list found"
     if wanted is not None:
