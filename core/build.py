@@ -108,8 +108,10 @@ def _write_split(staging: Path, name: str, split: str, count: int | None, seen: 
                                      if value is not None]
             if calibrate and split == "test":
                 summary["difficulties"] += table.column("difficulty").to_pylist()
-    finally:
-        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
     seen.update(inputs)
     summary["rows"] = writer.written
     return summary

@@ -91,6 +91,11 @@ class ShardWriter:
             self._in_shard += take
             self.written += take
 
+    def abort(self) -> None:
+        """Close the open shard after a failure (the staging folder holding it is about to be deleted)."""
+        if self._writer is not None:
+            self._writer.close()
+
     def close(self) -> None:
         """Finish the last shard (or write the one empty shard of an empty split)."""
         if self._writer is None:
