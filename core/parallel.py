@@ -7,7 +7,10 @@ so what crosses between processes is one string or one columnar buffer, not thou
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -94,16 +97,33 @@ def plan_jobs(forms: dict[str, str], n: int | None, seed: int, params: dict[str,
     return jobs
 
 
-def run_jobs(jobs: Sequence[_Job], pool: ProcessPoolExecutor | None, workers: int = 1,
-             bar: tqdm | None = None) -> Iterator[tuple[_Job, Any]]:
-    """Yield (job, its output) in job order, computed in this process (`pool` None) or in the pool.
+def work_to_file(folder: str, job: _Job) -> str:
+    """Generate one chunk as JSON lines into a file of its own in `folder`; return the file's path.
+
+    A worker that writes its chunk to disk hands the writing process a path instead of megabytes through a pipe;
+    the writer then copies the file into place inside the kernel (`os.sendfile`).
+    """
+    path = os.path.join(folder, f"{get_task(job[0]).config_name}-{job[2]}.part")
+    with open(path, "wb") as handle:
+        handle.write(work(job))
+    return path
+
+
+def _work_by_form(folder: str, job: _Job) -> Any:
+    """`work_to_file` for JSON lines, `work` for the other forms."""
+    return work_to_file(folder, job) if job[5] == ".jsonl" else work(job)
+
+
+def run_jobs(jobs: Sequence[_Job], pool: ProcessPoolExecutor | None, workers: int = 1, bar: tqdm | None = None,
+             function: Callable[[_Job], Any] = work) -> Iterator[tuple[_Job, Any]]:
+    """Yield (job, ``function(job)``) in job order, computed in this process (`pool` None) or in the pool.
 
     At most `JOBS_IN_FLIGHT_PER_WORKER` jobs per worker are submitted ahead of the one being yielded, so memory
     holds a few chunks at a time however many jobs there are.
     """
     if pool is None:
         for job in jobs:
-            result = work(job)
+            result = function(job)
             if bar is not None:
                 bar.update(job[3])
             yield job, result
@@ -111,26 +131,37 @@ def run_jobs(jobs: Sequence[_Job], pool: ProcessPoolExecutor | None, workers: in
     pending: deque[tuple[_Job, Future[Any]]] = deque()
     upcoming = iter(jobs)
     for job in upcoming:
-        pending.append((job, pool.submit(work, job)))
+        pending.append((job, pool.submit(function, job)))
         if len(pending) >= workers * JOBS_IN_FLIGHT_PER_WORKER:
             break
     while pending:
         job, future = pending.popleft()
         following = next(upcoming, None)
         if following is not None:
-            pending.append((following, pool.submit(work, following)))
+            pending.append((following, pool.submit(function, following)))
         result = future.result()
         if bar is not None:
             bar.update(job[3])
         yield job, result
 
 
-def _run(jobs: list[_Job], workers: int, progress: bool, label: str) -> Iterator[tuple[_Job, Any]]:
-    """Yield (job, its output) in job order, with a labelled progress bar, in this process or `workers` processes."""
+def _run(jobs: list[_Job], workers: int, progress: bool, label: str,
+         function: Callable[[_Job], Any] = work) -> Iterator[tuple[_Job, Any]]:
+    """Yield (job, ``function(job)``) in job order, with a labelled progress bar, in this process or in a pool."""
     check_workers(workers)
     with tqdm(total=sum(job[3] for job in jobs), unit="row", desc=label, disable=not progress, leave=False) as bar:
         with worker_pool(workers if len(jobs) > 1 else 1) as pool:
-            yield from run_jobs(jobs, pool, workers, bar)
+            yield from run_jobs(jobs, pool, workers, bar, function)
+
+
+def _append_file(source: str, target: Any) -> None:
+    """Append the file `source` to the open binary file `target` inside the kernel, then delete `source`."""
+    target.flush()
+    with open(source, "rb") as handle:
+        size, offset = os.fstat(handle.fileno()).st_size, 0
+        while offset < size:
+            offset += os.sendfile(target.fileno(), handle.fileno(), offset, size - offset)
+    os.unlink(source)
 
 
 def generate_tasks(tasks: Sequence[str], n: int | None = None, seed: int = 0, *, workers: int = 1,
@@ -181,20 +212,33 @@ def write_tasks(paths: dict[str, Path], n: int | None = None, seed: int = 0, *, 
     staging = {name: target.with_name(f".{target.name}.tmp-{os.getpid()}") for name, target in targets.items()}
     counts = dict.fromkeys(targets, 0)
     writers: dict[str, Any] = {}
+    parts: Path | None = None
     try:
         for name, path in staging.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             writers[name] = (path.open("wb") if targets[name].suffix == ".jsonl" else
                              pq.ParquetWriter(path, ROW_SCHEMA, **PARQUET_OPTIONS))
-        for job, encoded in _run(jobs, workers, progress, "generating"):
+        # With workers, JSON lines travel as files (see `work_to_file`); Parquet chunks as Arrow tables.
+        by_file = workers > 1 and hasattr(os, "sendfile")
+        if by_file:
+            parts = Path(tempfile.mkdtemp(prefix=".parts-", dir=next(iter(staging.values())).parent))
+        for job, encoded in _run(jobs, workers, progress, "generating",
+                                 functools.partial(_work_by_form, str(parts)) if by_file else work):
             writer = writers[job[0]]
-            writer.write(encoded) if job[5] == ".jsonl" else writer.write_table(encoded)
+            if job[5] == ".parquet":
+                writer.write_table(encoded)
+            elif by_file:
+                _append_file(encoded, writer)
+            else:
+                writer.write(encoded)
             counts[job[0]] += job[3]
         for writer in writers.values():
             writer.close()
         for name, path in staging.items():
             path.replace(targets[name])
     finally:
+        if parts is not None:
+            shutil.rmtree(parts, ignore_errors=True)
         for writer in writers.values():
             writer.close()  # closing twice is harmless for both kinds of writer
         for path in staging.values():
