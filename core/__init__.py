@@ -19,6 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from .answers import enumerate_answers
 from .api import generate, score, score_many, scorer, tasks
 from .build import build
+from .errors import FolderError, MalformedRowError, ParallelBenchError, UsageError
 from .hub import push
 from .reference_decoding.accuracy import oracle_accuracy
 from .registry import TaskSpec, get_task
@@ -34,4 +35,5 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "CANARY", "COLUMNS", "GenerationError", "Score", "TaskSpec", "__version__", "build", "enumerate_answers",
     "generate", "get_task", "import_release", "oracle_accuracy", "push", "score", "score_many", "scorer", "tasks",
+    "FolderError", "MalformedRowError", "ParallelBenchError", "UsageError",
 ]

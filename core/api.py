@@ -11,6 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
+from .errors import UsageError
 from .registry import get_task, task_names
 from .rows import RowMaker
 from .schema import Score, failed, parse_reference
@@ -61,9 +62,9 @@ def generate(task: str, n: int | None = None, seed: int = 0, *, start: int = 0, 
     config = spec.make_config(**params)
     count = spec.rows if n is None else n
     if not isinstance(count, int) or count < 0:
-        raise ValueError(f"n must be a non-negative int; got {n!r}")
+        raise UsageError(f"n must be a non-negative int; got {n!r}")
     if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ValueError(f"seed must be an int; got {seed!r}")
+        raise UsageError(f"seed must be an int; got {seed!r}")
     maker = RowMaker(spec, config, seed)
     with _gc_paused():
         return [maker.row(index) for index in range(start, start + count)]
@@ -102,7 +103,7 @@ def _check_for(task: str, semantics: str) -> Callable[..., Score]:
         return get_task(task).check
     if semantics == "release":
         return release_semantics.check
-    raise ValueError(f"semantics must be one of {', '.join(SEMANTICS)}; got {semantics!r}")
+    raise UsageError(f"semantics must be one of {', '.join(SEMANTICS)}; got {semantics!r}")
 
 
 def score(row: Mapping[str, Any], prediction: str, strict: bool = False, *, semantics: str = "parallelbench") -> Score:
@@ -133,32 +134,42 @@ def score_many(rows: Sequence[Mapping[str, Any]], predictions: Iterable[str], st
         rows: The rows.
         predictions: One prediction per row, in the same order.
         strict: As in `score`.
-        workers: Worker processes. Worth it for the text tasks, whose grammar check costs milliseconds per
-            prediction; for list and grid answers, sending rows to workers costs more than scoring them.
+        workers: Worker processes. Each gets chunks of `SCORE_CHUNK` predictions with only the columns scoring
+            reads (``task``, ``reference``, ``id``), and sends back plain tuples. Worth it for the text tasks.
         semantics: As in `score` (``release`` rows are scored in this process, one after another).
 
     Returns:
         One `Score` per row, in order; identical for every worker count.
+
+    Raises:
+        UsageError: When the counts differ or `workers` is not a positive int.
+        MalformedRowError: For a malformed row (as `score`).
     """
     predictions = list(predictions)
     if len(predictions) != len(rows):
-        raise ValueError(f"got {len(predictions)} predictions for {len(rows)} rows")
+        raise UsageError(f"got {len(predictions)} predictions for {len(rows)} rows")
     if not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive int; got {workers!r}")
+        raise UsageError(f"workers must be a positive int; got {workers!r}")
     if semantics not in SEMANTICS:
-        raise ValueError(f"semantics must be one of {', '.join(SEMANTICS)}; got {semantics!r}")
+        raise UsageError(f"semantics must be one of {', '.join(SEMANTICS)}; got {semantics!r}")
     if semantics == "release":
         return [score(row, prediction, strict, semantics=semantics) for row, prediction in zip(rows, predictions)]
     if workers == 1 or len(rows) < 2 * SCORE_CHUNK:
         return _score_chunk((list(rows), predictions, strict))
-    chunks = [(list(rows[i : i + SCORE_CHUNK]), predictions[i : i + SCORE_CHUNK], strict)
-              for i in range(0, len(rows), SCORE_CHUNK)]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return [verdict for chunk in pool.map(_score_chunk, chunks) for verdict in chunk]
+    try:  # only the columns scoring reads cross to the workers
+        tasks = [row["task"] for row in rows]
+        references = [row["reference"] for row in rows]
+        ids = [row.get("id") for row in rows]
+    except (KeyError, TypeError, AttributeError):  # a malformed row: score in this process for its clear error
+        return _score_chunk((list(rows), predictions, strict))
+    chunks = [(tasks[i : i + SCORE_CHUNK], references[i : i + SCORE_CHUNK], ids[i : i + SCORE_CHUNK],
+               predictions[i : i + SCORE_CHUNK], strict) for i in range(0, len(rows), SCORE_CHUNK)]
+    with ProcessPoolExecutor(max_workers=workers) as pool, _gc_paused():
+        return [Score(*verdict) for chunk in pool.map(_score_columns, chunks) for verdict in chunk]
 
 
 #: Predictions per unit of work handed to a scoring worker.
-SCORE_CHUNK = 500
+SCORE_CHUNK = 5_000
 
 
 def _score_chunk(chunk: tuple[list[Mapping[str, Any]], list[Any], bool]) -> list[Score]:
@@ -168,6 +179,27 @@ def _score_chunk(chunk: tuple[list[Mapping[str, Any]], list[Any], bool]) -> list
     with _gc_paused():
         return [_score_prepared(row, prediction, strict, checks, references)
                 for row, prediction in zip(rows, predictions)]
+
+
+def _score_columns(chunk: tuple[list[str], list[Any], list[Any], list[Any], bool]) -> list[tuple[Any, ...]]:
+    """Score one worker's chunk, given as columns; return each verdict as a plain tuple (cheap to send back)."""
+    tasks, reference_texts, ids, predictions, strict = chunk
+    checks: dict[str, Callable[..., Score]] = {}
+    references: dict[str, dict[str, Any]] = {}
+    verdicts = []
+    with _gc_paused():
+        for task, text, row_id, prediction in zip(tasks, reference_texts, ids, predictions):
+            reference = references.get(text) if isinstance(text, str) else None
+            if reference is None:
+                reference = parse_reference({"task": task, "reference": text, "id": row_id})
+                if isinstance(text, str):
+                    references[text] = reference
+            check = checks.get(task)
+            if check is None:
+                check = checks[task] = get_task(task).check
+            verdict = _guarded(check, reference, prediction, strict)
+            verdicts.append((verdict.value, verdict.correct, verdict.reason, verdict.details))
+    return verdicts
 
 
 def _score_prepared(row: Mapping[str, Any], prediction: Any, strict: bool, checks: dict[str, Callable[..., Score]],

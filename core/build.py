@@ -1,7 +1,10 @@
-"""Build the Hub-ready benchmark folder: Parquet per config and split, a manifest, and the dataset card.
+"""Build the Hub-ready benchmark folder: Parquet shards per config and split, a manifest, and the dataset card.
 
-The build is atomic: everything is written into a sibling folder, checked, and only then swapped in place of the
-target, so an interrupted or failed build never leaves a half folder where a good one was.
+Rows stream from the generators through the (optional) calibration into Parquet shards of at most
+`ROWS_PER_SHARD` rows (``data/<config>/train-00000-of-00004.parquet``, the Hub's naming), so memory stays flat
+whatever the split sizes. Everything is written into a staging folder beside the target and swapped in only when
+complete (see `parallelbench.staging`): an interrupted or failed build never leaves a half folder, a second build
+into the same folder fails at once, and a folder that holds another build is replaced only when asked.
 """
 
 from __future__ import annotations
@@ -11,23 +14,26 @@ import inspect
 import json
 import os
 import platform
-import shutil
 from collections.abc import Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version as package_version
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
+from tqdm.auto import tqdm
 
-from .cards import render_card
-from .reference_decoding.calibrate import calibrate_rows, task_curves, write_task_curves
+from .errors import FolderError
+from .folder import MANIFEST, ROWS_PER_SHARD, ShardWriter, check_version, read_manifest, seal
 from .generators.people import name_tables_sha256
-from .splits import SPLIT_SEEDS, assemble_splits
+from .parallel import default_workers, worker_pool
+from .reference_decoding.calibrate import calibrate_rows, one_blas_thread, record_curves
 from .registry import get_task, task_names
-from .schema import PARQUET_OPTIONS, ROW_SCHEMA
+from .schema import ROW_SCHEMA
+from .splits import SPLIT_SEEDS, check_splits, split_tables
+from .staging import staged
 
-MANIFEST = "manifest.json"
+__all__ = ["MANIFEST", "build"]
 
 
 def _version_of(distribution: str) -> str:
@@ -35,16 +41,6 @@ def _version_of(distribution: str) -> str:
         return package_version(distribution)
     except PackageNotFoundError:
         return "not installed"
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def write_parquet(rows: list[dict[str, Any]], path: Path) -> None:
-    """Write rows to one Parquet file with the shared row schema (same rows -> same bytes)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows, schema=ROW_SCHEMA), path, **PARQUET_OPTIONS)
 
 
 def _code_hashes(tasks: Sequence[str]) -> dict[str, str]:
@@ -64,74 +60,126 @@ def _scoring_backends() -> dict[str, str]:
     return {"grammar": f"{backend.name} ({backend.version})", "similarity": method}
 
 
-def _check_replaceable(target: Path) -> None:
-    if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not (target / MANIFEST).is_file())):
-        raise ValueError(f"refusing to replace {target}: it exists and is not a ParallelBench build (no {MANIFEST})")
+def _check_replaceable(target: Path, overwrite: bool) -> None:
+    """Refuse to replace anything but an empty folder or, with `overwrite`, a previous build.
 
-
-def _swap_in(staging: Path, target: Path) -> None:
-    """Put `staging` where `target` is; the old target is kept aside until the new one is in place."""
-    retired = target.with_name(f"{target.name}.old-{os.getpid()}")
-    if target.exists():
-        target.rename(retired)
+    Raises:
+        FolderError: Naming what would be replaced (its version and rows) and how to replace it anyway.
+    """
+    if not target.exists():
+        return
+    if not target.is_dir() or (any(target.iterdir()) and not (target / MANIFEST).is_file()):
+        raise FolderError(f"refusing to replace {target}: it exists and is not a ParallelBench build (no {MANIFEST})")
+    if overwrite or not (target / MANIFEST).is_file():
+        return
     try:
-        staging.rename(target)
-    except OSError:
-        if retired.exists():
-            retired.rename(target)
+        manifest = read_manifest(target)
+        rows = sum(sum(entry["splits"].values()) for entry in manifest["configs"].values())
+        what = f"version {manifest['version']}, {len(manifest['configs'])} configs, {rows:,} rows"
+    except FolderError:
+        what = "a build whose manifest is unreadable"
+    raise FolderError(f"{target} already holds a build ({what}); pass --overwrite (overwrite=True) to replace it")
+
+
+def _difficulty_filled(table: pa.Table, workers: int, pool: Any) -> pa.Table:
+    rows = calibrate_rows(table.to_pylist(), workers=workers, pool=pool)
+    return pa.Table.from_pylist(rows, schema=ROW_SCHEMA)
+
+
+def _write_split(staging: Path, name: str, split: str, count: int | None, seen: set[str], *, remember: bool,
+                 calibrate: bool, rows_per_shard: int, pool: Any, workers: int, bar: tqdm) -> dict[str, Any]:
+    """Stream one split of one task into its shards; return what the manifest and the curves need of it."""
+    spec = get_task(name)
+    rows = spec.rows if count is None else count
+    writer = ShardWriter(staging / "data" / spec.config_name, split, rows, rows_per_shard)
+    inputs: set[str] = set()
+    summary: dict[str, Any] = {"params": None, "n_answers": [], "difficulties": []}
+    try:
+        for table in split_tables(name, split, count, seen, pool=pool, workers=workers, bar=bar):
+            if calibrate:
+                table = _difficulty_filled(table, workers, pool)
+            writer.write(table)
+            if remember:  # a later split must not reuse these inputs
+                inputs.update(table.column("reference").to_pylist())
+            if table.num_rows and summary["params"] is None:
+                summary["params"] = json.loads(table.column("metadata")[0].as_py())["params"]
+            extremes = pc.min_max(table.column("n_answers"))
+            summary["n_answers"] += [value for value in (extremes["min"].as_py(), extremes["max"].as_py())
+                                     if value is not None]
+            if calibrate and split == "test":
+                summary["difficulties"] += table.column("difficulty").to_pylist()
+    except BaseException:
+        writer.abort()
         raise
-    shutil.rmtree(retired, ignore_errors=True)
+    writer.close()
+    seen.update(inputs)
+    summary["rows"] = writer.written
+    return summary
 
 
 def build(out: str | os.PathLike[str] = "parallelbench", version: str = "0.1.0", *, tasks: Sequence[str] | None = None,
-          splits: Mapping[str, int | None] | None = None, calibrate: bool = True, workers: int = 1,
-          progress: bool = False) -> Path:
+          splits: Mapping[str, int | None] | None = None, calibrate: bool = True, workers: int | None = None,
+          progress: bool = False, overwrite: bool = False, rows_per_shard: int = ROWS_PER_SHARD) -> Path:
     """Build the benchmark folder: ``data/<config>/<split>-00000-of-00001.parquet``, ``manifest.json``, ``README.md``.
 
     From the folder's parent, ``load_dataset("<folder name>", "<config>", split="test")`` loads it offline.
 
     Args:
-        out: The folder to (re)build.
-        version: The benchmark version, written into the manifest and the card.
+        out: The folder to build.
+        version: The benchmark version, a semantic version (``1.2.0``), written into the manifest and the card.
         tasks: Which tasks (default: every registered task).
-        splits: Split name -> rows per task (None: the task's published count); default: the test split alone.
-            Seeds are fixed per split (`SPLIT_SEEDS`) and no input appears in two splits.
+        splits: Split name -> rows per task (None: the task's published count); the test split is always built
+            (with its published count unless given). Seeds are fixed per split (`SPLIT_SEEDS`) and no input appears
+            in two splits.
         calibrate: Fill every row's ``difficulty`` with the oracle calibration and write per-task curves to
             ``calibration/<config>.json`` (see `parallelbench.reference_decoding.calibrate`).
-        workers: Worker processes for generation and calibration (the output is the same for any count).
+        workers: Worker processes for generation and calibration (default: every core); the output is the same
+            for any count.
         progress: Show progress bars.
+        overwrite: Replace `out` when it holds another build (without it, that is an error naming the build).
+        rows_per_shard: The most rows in one Parquet file; larger splits are cut into several shards.
 
     Returns:
         The path of the finished folder.
 
     Raises:
-        ValueError: When `out` exists and is not a previous build, or a task, split or parameter is unknown.
+        UsageError: For a version that is not semantic, or an unknown task, split or parameter.
+        FolderError: When `out` exists and is not a build, holds a build and `overwrite` is False, or is being
+            written by another process.
     """
-    target = Path(out)
-    _check_replaceable(target)
+    check_version(version)
+    sizes = {"test": None, **(splits or {})}
+    check_splits(sizes)
     names = sorted({get_task(task).name for task in (tasks if tasks is not None else task_names())})
-    rows_by_task = assemble_splits(names, splits or {"test": None}, workers=workers, progress=progress)
-    if calibrate:
-        rows_by_task = _calibrated(rows_by_task, workers, progress)
-    staging = _staging_for(target)
-    try:
-        configs = {}
-        for name, rows_by_split in rows_by_task.items():
-            spec = get_task(name)
-            for split, rows in rows_by_split.items():
-                write_parquet(rows, staging / f"data/{spec.config_name}/{split}-00000-of-00001.parquet")
-            test_rows = rows_by_split["test"]
-            counts = sorted({row["n_answers"] for row in test_rows if row["n_answers"] is not None})
-            configs[spec.config_name] = {
-                "task": name,
-                "splits": {split: len(rows) for split, rows in rows_by_split.items()},
-                "seeds": {split: SPLIT_SEEDS[split] for split in rows_by_split},
-                "params": json.loads(test_rows[0]["metadata"])["params"] if test_rows else {},
-                "n_answers": f"{counts[0]}-{counts[-1]}" if len(counts) > 1 else (str(counts[0]) if counts else ""),
-                "generator_version": spec.version,
-            }
-            if calibrate:
-                record_curves(staging, configs, spec.config_name, test_rows)
+    workers = default_workers() if workers is None else workers
+    target = Path(out)
+    requested = [split for split in SPLIT_SEEDS if split in sizes]
+    with staged(target) as staging:
+        _check_replaceable(target, overwrite)
+        configs: dict[str, Any] = {}
+        with worker_pool(workers, initializer=one_blas_thread) as pool, \
+                tqdm(unit="row", desc="building", disable=not progress) as bar:
+            for name in names:
+                spec = get_task(name)
+                seen: set[str] = set()
+                summaries = {split: _write_split(staging, name, split, sizes[split], seen,
+                                                 remember=split != requested[-1], calibrate=calibrate,
+                                                 rows_per_shard=rows_per_shard, pool=pool, workers=workers, bar=bar)
+                             for split in requested}
+                test = summaries["test"]
+                counts = sorted(test["n_answers"])
+                configs[spec.config_name] = {
+                    "task": name,
+                    "splits": {split: summary["rows"] for split, summary in summaries.items()},
+                    "seeds": {split: SPLIT_SEEDS[split] for split in summaries},
+                    "params": test["params"] or {},
+                    "n_answers": f"{counts[0]}-{counts[-1]}" if counts and counts[0] != counts[-1]
+                    else (str(counts[0]) if counts else ""),
+                    "generator_version": spec.version,
+                }
+                if calibrate:
+                    record_curves(staging, configs, spec.config_name,
+                                  [{"task": name, "difficulty": difficulty} for difficulty in test["difficulties"]])
         manifest: dict[str, Any] = {
             "name": "parallelbench",
             "version": version,
@@ -146,54 +194,5 @@ def build(out: str | os.PathLike[str] = "parallelbench", version: str = "0.1.0",
             "code_sha256": _code_hashes(names),
             "name_tables_sha256": name_tables_sha256(),
         }
-        finish(staging, manifest, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        seal(staging, manifest)
     return target
-
-
-def _calibrated(rows_by_task: dict[str, dict[str, list[dict[str, Any]]]], workers: int,
-                progress: bool) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """Calibrate every row of every split in one call (shared answer structures are then computed once)."""
-    flat = [row for rows_by_split in rows_by_task.values() for rows in rows_by_split.values() for row in rows]
-    calibrated = iter(calibrate_rows(flat, workers=workers, progress=progress))
-    return {name: {split: [next(calibrated) for _ in rows] for split, rows in rows_by_split.items()}
-            for name, rows_by_split in rows_by_task.items()}
-
-
-def record_curves(folder: Path, manifest_configs: dict[str, Any], config_name: str,
-                  test_rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Write a config's calibration curves to ``calibration/<config>.json`` and summarise them in its manifest entry.
-
-    Returns:
-        The curves as written (see `parallelbench.reference_decoding.calibrate.task_curves`).
-    """
-    curves = task_curves(test_rows)
-    write_task_curves(folder, config_name, curves)
-    manifest_configs[config_name]["difficulty"] = {key: curves[key] for key in ("curves", "tiers", "unit")}
-    return curves
-
-
-def _staging_for(target: Path) -> Path:
-    staging = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    return staging
-
-
-def finish(staging: Path, manifest: dict[str, Any], target: Path) -> None:
-    """Write the card and the manifest (with the sha256 of every file) into `staging`, then swap it in for `target`."""
-    (staging / "README.md").write_text(render_card(manifest), encoding="utf-8")
-    manifest["files"] = {
-        path.relative_to(staging).as_posix(): _sha256(path)
-        for path in sorted(staging.rglob("*")) if path.is_file() and path.name != MANIFEST
-    }
-    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    _swap_in(staging, target)
-
-
-def stage_copy(target: Path) -> Path:
-    """Copy a build beside itself, to change the copy and `finish` it in place of the original."""
-    staging = _staging_for(target)
-    shutil.copytree(target, staging, ignore=shutil.ignore_patterns(".cache"))
-    return staging

@@ -1,6 +1,8 @@
 """The `parallelbench` command line: the public API for the shell.
 
-Bad input gives one clear line on stderr and exit status 2, never a traceback.
+A user's mistake (any `ParallelBenchError`, or an operating-system error such as a missing file) gives one clear
+line on stderr and exit status 2, never a traceback. Anything else is a bug: its traceback is printed, with a line
+saying so, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -8,26 +10,27 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .api import SEMANTICS, score_many
+from .api import SEMANTICS
 from .build import build
 from .cards import render_card
+from .errors import ParallelBenchError, UsageError
 from .folder import checksum_problems, gold_problems, read_manifest, read_rows
 from .hub import hub_files, push
 from .lm_eval_tasks import write_lm_eval_tasks
-from .parallel import write_tasks
+from .parallel import default_workers, write_tasks
 from .reference_decoding.calibrate import calibrate_folder
 from .report import group_label, read_predictions, score_predictions, write_report, write_verdicts
-from .registry import get_task, task_names
+from .registry import get_task, task_names, task_table_markdown
 from .release import import_release, is_release_edition, release_gold_problems, semantics_table
-from .schema import Score
 
 
-class CliError(Exception):
-    """A user error: printed as one line, exit status 2."""
+class CliError(UsageError):
+    """A mistake in the command line: printed as one line, exit status 2."""
 
 
 def _parse_params(pairs: list[str]) -> dict[str, Any]:
@@ -46,6 +49,9 @@ def _parse_params(pairs: list[str]) -> dict[str, Any]:
 
 
 def cmd_tasks(args: argparse.Namespace) -> None:
+    if args.markdown:
+        print(task_table_markdown(), end="")
+        return
     for name in task_names():
         spec = get_task(name)
         print(f"{name}\t{spec.rows} rows" if args.verbose else name)
@@ -60,7 +66,8 @@ def cmd_generate(args: argparse.Namespace) -> None:
     if len(names) == 1 and out.suffix not in (".jsonl", ".parquet"):
         raise CliError(f"--out must end in .jsonl or .parquet for one task, got {out}")
     paths = {name: out if len(names) == 1 else out / f"{get_task(name).config_name}.{args.format}" for name in names}
-    counts = write_tasks(paths, args.n, args.seed, workers=args.workers, progress=True, **params)
+    workers = default_workers() if args.workers is None else args.workers
+    counts = write_tasks(paths, args.n, args.seed, workers=workers, progress=True, **params)
     for name, count in counts.items():
         print(f"{name}: {count} rows -> {paths[name]}")
 
@@ -77,7 +84,7 @@ def _parse_splits(pairs: list[str]) -> dict[str, int | None]:
 
 def cmd_build(args: argparse.Namespace) -> None:
     folder = build(args.out, args.version, tasks=args.tasks or None, splits=_parse_splits(args.split),
-                   calibrate=not args.no_calibrate, workers=args.workers, progress=True)
+                   calibrate=not args.no_calibrate, workers=args.workers, progress=True, overwrite=args.overwrite)
     manifest = read_manifest(folder)
     total = sum(sum(entry["splits"].values()) for entry in manifest["configs"].values())
     print(f"built {folder}: {len(manifest['configs'])} configs, {total} rows")
@@ -128,7 +135,7 @@ def cmd_sweep(args: argparse.Namespace) -> None:
 
 def cmd_import_release(args: argparse.Namespace) -> None:
     folder = import_release(args.path, args.out, version=args.version, calibrate=not args.no_calibrate,
-                            workers=args.workers, progress=True)
+                            workers=args.workers, progress=True, overwrite=args.overwrite)
     manifest = read_manifest(folder)
     total = sum(entry["splits"]["test"] for entry in manifest["configs"].values())
     commit = manifest["source"]["commit"] or "no git commit found"
@@ -216,6 +223,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     tasks = commands.add_parser("tasks", help="list every task")
     tasks.add_argument("-v", "--verbose", action="store_true", help="also show the published row count")
+    tasks.add_argument("--markdown", action="store_true", help="print the README's task table (one line per family)")
     tasks.set_defaults(run=cmd_tasks)
 
     generate = commands.add_parser("generate", help="generate rows of one or more tasks")
@@ -226,17 +234,21 @@ def make_parser() -> argparse.ArgumentParser:
     generate.add_argument("--format", choices=("jsonl", "parquet"), default="jsonl", help="file format inside a folder")
     generate.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                           help="a task parameter, VALUE as JSON (e.g. length=[3,6]); repeatable")
-    generate.add_argument("--workers", type=int, default=1)
+    generate.add_argument("--workers", type=int, default=None,
+                          help="worker processes (default: every core; the output is the same for any count)")
     generate.set_defaults(run=cmd_generate)
 
     build_cmd = commands.add_parser("build", help="build the Hub-ready benchmark folder")
     build_cmd.add_argument("--out", default="parallelbench")
-    build_cmd.add_argument("--version", default="0.1.0")
+    build_cmd.add_argument("--version", default="0.1.0", help="a semantic version, e.g. 1.2.0 (the Hub tag adds the v)")
     build_cmd.add_argument("--tasks", nargs="*", metavar="TASK", help="only these tasks (default: all)")
     build_cmd.add_argument("--split", action="append", default=[], metavar="NAME=ROWS",
                            help="also build this split (validation or train) with ROWS rows per task; repeatable")
     build_cmd.add_argument("--no-calibrate", action="store_true", help="skip the oracle calibration (faster)")
-    build_cmd.add_argument("--workers", type=int, default=1)
+    build_cmd.add_argument("--workers", type=int, default=None,
+                           help="worker processes (default: every core; the output is the same for any count)")
+    build_cmd.add_argument("--overwrite", action="store_true",
+                           help="replace the build already in --out (without it, building over a build is refused)")
     build_cmd.set_defaults(run=cmd_build)
 
     score = commands.add_parser("score", help="score predictions against a built folder")
@@ -265,6 +277,7 @@ def make_parser() -> argparse.ArgumentParser:
     import_cmd.add_argument("--out", required=True, help="the build folder to write")
     import_cmd.add_argument("--version", default="0.1.0")
     import_cmd.add_argument("--no-calibrate", action="store_true", help="skip the oracle calibration (faster)")
+    import_cmd.add_argument("--overwrite", action="store_true", help="replace a previous import in --out")
     import_cmd.add_argument("--workers", type=int, default=1)
     import_cmd.set_defaults(run=cmd_import_release)
 
@@ -338,12 +351,17 @@ def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         args.run(args)
-    except (CliError, ValueError, OSError) as error:
+    except (ParallelBenchError, OSError) as error:
         print(f"parallelbench: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("parallelbench: interrupted", file=sys.stderr)
         return 130
+    except Exception:  # noqa: BLE001 - not the user's mistake: show everything needed to fix it
+        traceback.print_exc()
+        print("parallelbench: this is a bug in ParallelBench, not a problem with your input; please report it with "
+              "the traceback above", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from .build import MANIFEST
 from .cards import CARD_PLOT, package_source_url, plot_png, render_card
+from .errors import UsageError
 from .folder import checksum_problems, read_manifest
 
 #: What a new version replaces in the Hub repository (files of configs that were dropped disappear too).
@@ -145,19 +146,19 @@ def push(folder: str | os.PathLike[str], repo_id: str, version: str | None = Non
     root = Path(folder)
     manifest = read_manifest(root)
     if manifest.get("edition") == "release" and not i_have_the_rights:
-        raise ValueError(f"{root} holds the original release's rows (edition 'release'), which carry no license and "
+        raise UsageError(f"{root} holds the original release's rows (edition 'release'), which carry no license and "
                          "are not ours to redistribute; push it only if you hold the rights (--i-have-the-rights)")
     problems = checksum_problems(root)
     if problems:
-        raise ValueError(f"{root} does not match its manifest ({problems[0]}); rebuild it before pushing")
+        raise UsageError(f"{root} does not match its manifest ({problems[0]}); rebuild it before pushing")
     built_version = manifest["version"]
     if version is not None and version.lstrip("v") == built_version and version != built_version:
-        raise ValueError(f"--version takes the bare version {built_version}; the push adds the 'v' of the tag")
+        raise UsageError(f"--version takes the bare version {built_version}; the push adds the 'v' of the tag")
     if version is not None and version != built_version:
-        raise ValueError(f"{root} was built as version {built_version}, not {version}; "
+        raise UsageError(f"{root} was built as version {built_version}, not {version}; "
                          f"rebuild with --version {version}")
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
-        raise ValueError(f"--repo-id must look like 'org/name', got {repo_id!r}")
+        raise UsageError(f"--repo-id must look like 'org/name', got {repo_id!r}")
     files, notes = hub_files(root, repo_id, code_url)
     plan = PushPlan(repo_id, f"v{built_version}", sorted(files), sum(_size(content) for content in files.values()),
                     notes=notes)

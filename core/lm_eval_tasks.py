@@ -21,6 +21,7 @@ from typing import Any
 
 from . import __version__
 from .api import generate, score
+from .errors import UsageError
 from .folder import read_manifest, read_rows
 from .registry import get_task
 from .splits import SPLIT_SEEDS
@@ -123,7 +124,7 @@ def write_lm_eval_tasks(out_dir: str | os.PathLike[str], dataset_path: str | os.
     """
     rows_by_config, version = _test_rows(configs)
     if not rows_by_config:
-        raise ValueError("no configs to write lm-eval tasks for")
+        raise UsageError("no configs to write lm-eval tasks for")
     local = Path(dataset_path)
     location = str(local.resolve()) if local.is_dir() else str(dataset_path)
     out = Path(out_dir)

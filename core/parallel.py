@@ -7,9 +7,14 @@ so what crosses between processes is one string or one columnar buffer, not thou
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+import shutil
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +24,49 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from .api import generate
+from .errors import UsageError
 from .registry import get_task
 from .schema import PARQUET_OPTIONS, ROW_SCHEMA
 
 #: Rows per unit of work handed to a worker process.
 CHUNK_ROWS = 2_000
 
+#: Jobs handed to the pool per worker before the first result is taken: enough to keep every worker busy, few enough
+#: that results never pile up in memory while the caller writes them.
+JOBS_IN_FLIGHT_PER_WORKER = 3
+
 #: (task, seed, first index, row count, params, output form): the form is "rows" (dicts), ".jsonl" (UTF-8 bytes of
 #: JSON lines) or ".parquet" (one Arrow table), so a worker hands back something cheap to send between processes.
 _Job = tuple[str, int, int, int, dict[str, Any], str]
 
 
-def _work(job: _Job) -> list[dict[str, Any]] | bytes | pa.Table:
+def default_workers() -> int:
+    """Return the number of cores this process may run on (the default worker count of `generate` and `build`)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def check_workers(workers: object) -> int:
+    """Return `workers` when it is a positive int; raise `UsageError` otherwise."""
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise UsageError(f"workers must be a positive int; got {workers!r}")
+    return workers
+
+
+@contextmanager
+def worker_pool(workers: int, initializer: Callable[[], None] | None = None) -> Iterator[ProcessPoolExecutor | None]:
+    """Yield a pool of `workers` processes, or None for 1 (work then runs in this process)."""
+    if check_workers(workers) == 1:
+        yield None
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=initializer) as pool:
+        yield pool
+
+
+def work(job: _Job) -> list[dict[str, Any]] | bytes | pa.Table:
+    """Generate one chunk of rows and encode it in the job's output form (runs in a worker process)."""
     task, seed, start, count, params, form = job
     rows = generate(task, count, seed, start=start, **params)
     if form == ".jsonl":
@@ -40,11 +76,14 @@ def _work(job: _Job) -> list[dict[str, Any]] | bytes | pa.Table:
     return rows
 
 
-def _plan(forms: dict[str, str], n: int | None, seed: int, params: dict[str, Any]) -> list[_Job]:
-    """Check every task and parameter before any work starts, and cut the work into chunks.
+def plan_jobs(forms: dict[str, str], n: int | None, seed: int, params: dict[str, Any]) -> list[_Job]:
+    """Check every task and parameter before any work starts, and cut the work into chunks of `CHUNK_ROWS` rows.
 
     Args:
         forms: Task name -> the output form of its chunks (see `_Job`).
+        n: Rows per task (each task's published count when None).
+        seed: The seed.
+        params: Task parameters, applied to every task.
     """
     jobs: list[_Job] = []
     for task, form in forms.items():
@@ -52,28 +91,77 @@ def _plan(forms: dict[str, str], n: int | None, seed: int, params: dict[str, Any
         spec.make_config(**params)
         count = spec.rows if n is None else n
         if not isinstance(count, int) or count < 0:
-            raise ValueError(f"n must be a non-negative int; got {n!r}")
+            raise UsageError(f"n must be a non-negative int; got {n!r}")
         jobs += [(spec.name, seed, start, min(CHUNK_ROWS, count - start), params, form)
                  for start in range(0, count, CHUNK_ROWS)]
     return jobs
 
 
-def _run(jobs: list[_Job], workers: int, progress: bool) -> Iterator[tuple[_Job, Any]]:
-    """Yield (job, its output) in job order, computed in this process or in `workers` processes."""
-    if not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive int; got {workers!r}")
-    with tqdm(total=sum(job[3] for job in jobs), desc="generating rows", unit="row", disable=not progress, leave=False) as bar:
-        if workers == 1 or len(jobs) <= 1:
-            yield from _counted(jobs, map(_work, jobs), bar)
-        else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                yield from _counted(jobs, pool.map(_work, jobs), bar)
+def work_to_file(folder: str, job: _Job) -> str:
+    """Generate one chunk as JSON lines into a file of its own in `folder`; return the file's path.
+
+    A worker that writes its chunk to disk hands the writing process a path instead of megabytes through a pipe;
+    the writer then copies the file into place inside the kernel (`os.sendfile`).
+    """
+    path = os.path.join(folder, f"{get_task(job[0]).config_name}-{job[2]}.part")
+    with open(path, "wb") as handle:
+        handle.write(work(job))
+    return path
 
 
-def _counted(jobs: list[_Job], results: Iterator[Any], bar: tqdm) -> Iterator[tuple[_Job, Any]]:
-    for job, result in zip(jobs, results):
-        bar.update(job[3])
+def _work_by_form(folder: str, job: _Job) -> Any:
+    """`work_to_file` for JSON lines, `work` for the other forms."""
+    return work_to_file(folder, job) if job[5] == ".jsonl" else work(job)
+
+
+def run_jobs(jobs: Sequence[_Job], pool: ProcessPoolExecutor | None, workers: int = 1, bar: tqdm | None = None,
+             function: Callable[[_Job], Any] = work) -> Iterator[tuple[_Job, Any]]:
+    """Yield (job, ``function(job)``) in job order, computed in this process (`pool` None) or in the pool.
+
+    At most `JOBS_IN_FLIGHT_PER_WORKER` jobs per worker are submitted ahead of the one being yielded, so memory
+    holds a few chunks at a time however many jobs there are.
+    """
+    if pool is None:
+        for job in jobs:
+            result = function(job)
+            if bar is not None:
+                bar.update(job[3])
+            yield job, result
+        return
+    pending: deque[tuple[_Job, Future[Any]]] = deque()
+    upcoming = iter(jobs)
+    for job in upcoming:
+        pending.append((job, pool.submit(function, job)))
+        if len(pending) >= workers * JOBS_IN_FLIGHT_PER_WORKER:
+            break
+    while pending:
+        job, future = pending.popleft()
+        following = next(upcoming, None)
+        if following is not None:
+            pending.append((following, pool.submit(function, following)))
+        result = future.result()
+        if bar is not None:
+            bar.update(job[3])
         yield job, result
+
+
+def _run(jobs: list[_Job], workers: int, progress: bool, label: str,
+         function: Callable[[_Job], Any] = work) -> Iterator[tuple[_Job, Any]]:
+    """Yield (job, ``function(job)``) in job order, with a labelled progress bar, in this process or in a pool."""
+    check_workers(workers)
+    with tqdm(total=sum(job[3] for job in jobs), unit="row", desc=label, disable=not progress, leave=False) as bar:
+        with worker_pool(workers if len(jobs) > 1 else 1) as pool:
+            yield from run_jobs(jobs, pool, workers, bar, function)
+
+
+def _append_file(source: str, target: Any) -> None:
+    """Append the file `source` to the open binary file `target` inside the kernel, then delete `source`."""
+    target.flush()
+    with open(source, "rb") as handle:
+        size, offset = os.fstat(handle.fileno()).st_size, 0
+        while offset < size:
+            offset += os.sendfile(target.fileno(), handle.fileno(), offset, size - offset)
+    os.unlink(source)
 
 
 def generate_tasks(tasks: Sequence[str], n: int | None = None, seed: int = 0, *, workers: int = 1,
@@ -92,8 +180,8 @@ def generate_tasks(tasks: Sequence[str], n: int | None = None, seed: int = 0, *,
         Task name -> its rows in index order; identical for every worker count.
     """
     result: dict[str, list[dict[str, Any]]] = {get_task(task).name: [] for task in tasks}
-    jobs = _plan(dict.fromkeys(result, "rows"), n, seed, params)
-    for job, rows in _run(jobs, workers, progress):
+    jobs = plan_jobs(dict.fromkeys(result, "rows"), n, seed, params)
+    for job, rows in _run(jobs, workers, progress, "generating"):
         result[job[0]].extend(rows)
     return result
 
@@ -118,26 +206,39 @@ def write_tasks(paths: dict[str, Path], n: int | None = None, seed: int = 0, *, 
     """
     for path in paths.values():
         if Path(path).suffix not in (".jsonl", ".parquet"):
-            raise ValueError(f"output files must end in .jsonl or .parquet, got {path}")
+            raise UsageError(f"output files must end in .jsonl or .parquet, got {path}")
     targets = {get_task(task).name: Path(path) for task, path in paths.items()}
-    jobs = _plan({name: target.suffix for name, target in targets.items()}, n, seed, params)
+    jobs = plan_jobs({name: target.suffix for name, target in targets.items()}, n, seed, params)
     staging = {name: target.with_name(f".{target.name}.tmp-{os.getpid()}") for name, target in targets.items()}
     counts = dict.fromkeys(targets, 0)
     writers: dict[str, Any] = {}
+    parts: Path | None = None
     try:
         for name, path in staging.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             writers[name] = (path.open("wb") if targets[name].suffix == ".jsonl" else
                              pq.ParquetWriter(path, ROW_SCHEMA, **PARQUET_OPTIONS))
-        for job, encoded in _run(jobs, workers, progress):
+        # With workers, JSON lines travel as files (see `work_to_file`); Parquet chunks as Arrow tables.
+        by_file = workers > 1 and hasattr(os, "sendfile")
+        if by_file:
+            parts = Path(tempfile.mkdtemp(prefix=".parts-", dir=next(iter(staging.values())).parent))
+        for job, encoded in _run(jobs, workers, progress, "generating",
+                                 functools.partial(_work_by_form, str(parts)) if by_file else work):
             writer = writers[job[0]]
-            writer.write(encoded) if job[5] == ".jsonl" else writer.write_table(encoded)
+            if job[5] == ".parquet":
+                writer.write_table(encoded)
+            elif by_file:
+                _append_file(encoded, writer)
+            else:
+                writer.write(encoded)
             counts[job[0]] += job[3]
         for writer in writers.values():
             writer.close()
         for name, path in staging.items():
             path.replace(targets[name])
     finally:
+        if parts is not None:
+            shutil.rmtree(parts, ignore_errors=True)
         for writer in writers.values():
             writer.close()  # closing twice is harmless for both kinds of writer
         for path in staging.values():

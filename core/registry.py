@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import UsageError
 from .rng import RowRandom
 from .schema import Score
 
@@ -91,12 +94,21 @@ class TaskSpec:
         return self.name.replace("/", "-")
 
     def make_config(self, **params: Any) -> Any:
-        """Return this task's config with `params` over its defaults; unknown or bad fields raise `ValueError`."""
+        """Return this task's config with `params` over its defaults.
+
+        Raises:
+            UsageError: (a `ValueError`) for an unknown field, or a value the family's config rejects.
+        """
         known = {f.name for f in dataclasses.fields(self.config_class)}
         unknown = sorted(set(params) - known)
         if unknown:
-            raise ValueError(f"unknown parameter {unknown[0]!r} for task {self.name!r}; known: {', '.join(sorted(known))}")
-        return self.config_class(**{**self.defaults, **params})
+            raise UsageError(f"unknown parameter {unknown[0]!r} for task {self.name!r}; known: {', '.join(sorted(known))}")
+        try:
+            return self.config_class(**{**self.defaults, **params})
+        except UsageError:
+            raise
+        except (ValueError, TypeError) as error:  # a family's config rejects a value: the user's parameter
+            raise UsageError(str(error)) from None
 
 
 _TASKS: dict[str, TaskSpec] = {}
@@ -131,5 +143,34 @@ def get_task(name: str) -> TaskSpec:
     _load()
     spec = _TASKS.get(_ALIASES.get(name, name))
     if spec is None:
-        raise ValueError(f"unknown task {name!r}; run `parallelbench tasks` to list them")
+        raise UsageError(f"unknown task {name!r}; run `parallelbench tasks` to list them")
     return spec
+
+
+def task_table_markdown() -> str:
+    """Return the task table of the README, made from the registry: one line per family.
+
+    Columns: the family; its tasks with their published test rows; the config values every task of the family
+    shares (its defaults, as ``--param`` takes them); the aliases. `tests/test_cli.py` checks that the README holds
+    exactly this table, so the README cannot drift from the code.
+    """
+    _load()
+    def natural(name: str) -> list[Any]:  # sudoku_n4_9 before sudoku_n4_10
+        return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+    families: dict[str, list[TaskSpec]] = {}
+    for name in sorted(_TASKS, key=natural):
+        families.setdefault(_TASKS[name].family, []).append(_TASKS[name])
+    lines = ["| family | tasks (published test rows) | defaults shared by the family | aliases |", "|---|---|---|---|"]
+    for family, specs in families.items():
+        by_rows: dict[int, list[str]] = {}
+        for spec in specs:
+            by_rows.setdefault(spec.rows, []).append(f"`{spec.name.split('/', 1)[1]}`")
+        tasks = "; ".join(f"{', '.join(names)} ({rows} each)" for rows, names in sorted(by_rows.items()))
+        configs = [dataclasses.asdict(spec.make_config()) for spec in specs]
+        shared = {key: value for key, value in configs[0].items()
+                  if all(key in config and config[key] == value for config in configs)}
+        defaults = ", ".join(f"`{key}={json.dumps(value)}`" for key, value in shared.items()) or "-"
+        aliases = ", ".join(f"`{alias}`" for spec in specs for alias in spec.aliases) or "-"
+        lines.append(f"| `{family}` | {tasks} | {defaults} | {aliases} |")
+    return "\n".join(lines) + "\n"

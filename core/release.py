@@ -31,7 +31,6 @@ import inspect
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -43,12 +42,13 @@ import orjson
 import yaml
 
 from .api import score_many
-from .build import (_check_replaceable, _scoring_backends, _sha256, _staging_for, _version_of, finish,
-                    record_curves, write_parquet)
+from .build import _check_replaceable, _scoring_backends, _version_of
+from .folder import _sha256, check_version, seal, write_parquet
 from .generators.waiting_line import count_answers, json_list
-from .reference_decoding.calibrate import calibrate_rows
+from .reference_decoding.calibrate import calibrate_rows, record_curves
 from .registry import TaskSpec, get_task
 from .schema import CANARY
+from .staging import staged
 from .validators import puzzle, release_semantics
 from .validators.waiting_line import expected_list
 
@@ -363,7 +363,8 @@ def _module_hashes() -> dict[str, str]:
 
 
 def import_release(path: str | os.PathLike[str], out: str | os.PathLike[str] = "parallelbench-release", *,
-                   version: str = "0.1.0", calibrate: bool = True, workers: int = 1, progress: bool = False) -> Path:
+                   version: str = "0.1.0", calibrate: bool = True, workers: int = 1, progress: bool = False,
+                   overwrite: bool = False) -> Path:
     """Import the original release's test rows into a build folder (Parquet per config, manifest, card).
 
     The folder is a normal build (``load_dataset``, ``parallelbench score``, ``validate`` and ``calibrate`` read it)
@@ -377,6 +378,7 @@ def import_release(path: str | os.PathLike[str], out: str | os.PathLike[str] = "
         calibrate: Fill every row's ``difficulty`` with the oracle calibration and write ``calibration/<config>.json``.
         workers: Processes for the calibration.
         progress: Show a progress bar.
+        overwrite: Replace a previous build in `out` (refused otherwise, as by `parallelbench.build`).
 
     Returns:
         The path of the finished folder.
@@ -386,7 +388,8 @@ def import_release(path: str | os.PathLike[str], out: str | os.PathLike[str] = "
             a previous build.
     """
     target = Path(out)
-    _check_replaceable(target)
+    check_version(version)
+    _check_replaceable(target, overwrite)
     test_folder = find_test_folder(path)
     imported = import_rows(test_folder)
     if calibrate:
@@ -395,8 +398,8 @@ def import_release(path: str | os.PathLike[str], out: str | os.PathLike[str] = "
         imported = {name: (file, [next(flat) for _ in rows]) for name, (file, rows) in imported.items()}
     sources = sorted({file.path for file, _ in imported.values()} | {file.path.parent / "task_config.yaml"
                                                                       for file, _ in imported.values()})
-    staging = _staging_for(target)
-    try:
+    with staged(target) as staging:
+        _check_replaceable(target, overwrite)  # again, under the lock
         configs: dict[str, Any] = {}
         for config_name, (file, rows) in sorted(imported.items()):
             write_parquet(rows, staging / f"data/{config_name}/test-00000-of-00001.parquet")
@@ -432,10 +435,7 @@ def import_release(path: str | os.PathLike[str], out: str | os.PathLike[str] = "
             "code_sha256": _module_hashes(),
             "release_defects": DEFECTS,
         }
-        finish(staging, manifest, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        seal(staging, manifest)
     return target
 
 

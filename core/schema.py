@@ -8,6 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from .errors import MalformedRowError
 from .validators.parsing import json_document
 
 #: Put in the dataset card and in every row's metadata so that benchmark rows can be filtered out of training data.
@@ -80,14 +81,14 @@ def parse_reference(row: Mapping[str, Any]) -> dict[str, Any]:
         The decoded reference object.
     """
     if not isinstance(row, (dict, Mapping)):  # dict first: the abstract-class check costs more than the parse
-        raise ValueError(f"a row must be a mapping of columns, got {type(row).__name__}")
+        raise MalformedRowError(f"a row must be a mapping of columns, got {type(row).__name__}")
     for column in ("task", "reference"):
         if column not in row:
-            raise ValueError(f"malformed row: missing column {column!r}")
+            raise MalformedRowError(f"malformed row: missing column {column!r}")
     try:
         reference = json_document(row["reference"])
     except (TypeError, ValueError) as error:
-        raise ValueError(f"malformed row {row.get('id', '?')!r}: reference is not JSON text ({error})") from None
+        raise MalformedRowError(f"malformed row {row.get('id', '?')!r}: reference is not JSON text ({error})") from None
     if not isinstance(reference, dict):
-        raise ValueError(f"malformed row {row.get('id', '?')!r}: reference must be a JSON object")
+        raise MalformedRowError(f"malformed row {row.get('id', '?')!r}: reference must be a JSON object")
     return reference

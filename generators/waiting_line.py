@@ -29,6 +29,8 @@ OPERATIONS: tuple[str, ...] = (
 )
 VOCABULARIES: tuple[str, ...] = ("names", *POOLS)
 MAX_NAMES = 100
+#: Bumped whenever the same seed gives other rows. 3: lengths cycle row by row (they came in blocks of 25 before).
+GENERATOR_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,9 @@ class ListTaskConfig:
         vocabulary: ``names`` (people, the waiting line), ``letters`` (A-Z) or ``words`` (common nouns).
         length: The list lengths, as one length or an inclusive ``(min, max)`` range.
         rows_per_length: Consecutive rows that share a length; row ``i`` has the ``(i // rows_per_length)``-th
-            length of the range, cycling, so the length of a row never depends on how many rows are made.
+            length of the range, cycling. The default 1 makes row ``i`` take length ``min + i % (max - min + 1)``,
+            so any first k rows cover k lengths (or all of them), and a row's length never depends on how many
+            rows are made.
         n_shots: How many one-shot example turns (each on another list, from the task's example pool; see
             `parallelbench.rows`) come before the prompt.
     """
@@ -48,7 +52,7 @@ class ListTaskConfig:
     operation: str
     vocabulary: str = "names"
     length: tuple[int, int] | int = (3, 6)
-    rows_per_length: int = 25
+    rows_per_length: int = 1
     n_shots: int = 1
 
     def __post_init__(self) -> None:
@@ -223,6 +227,7 @@ def _specs(family: str, **defaults: Any) -> tuple[TaskSpec, ...]:
             check=validator.check,
             enumerate_answers=validator.enumerate_answers,
             rows=rows,
+            version=GENERATOR_VERSION,
         )
         for operation in OPERATIONS
     )
@@ -230,6 +235,6 @@ def _specs(family: str, **defaults: Any) -> tuple[TaskSpec, ...]:
 
 TASKS: tuple[TaskSpec, ...] = (
     *_specs("waiting_line"),
-    *_specs("waiting_line_n15", length=15, rows_per_length=100),
-    *_specs("list_ops", vocabulary="letters", length=(3, 16), rows_per_length=10, rows=140),
+    *_specs("waiting_line_n15", length=15),
+    *_specs("list_ops", vocabulary="letters", length=(3, 16), rows=140),
 )

@@ -19,19 +19,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from ..answers import enumerate_answers
+from ..errors import UsageError
+from ..folder import read_manifest, seal
 from ..registry import get_task
+from ..schema import PARQUET_OPTIONS, ROW_SCHEMA
+from ..staging import staged
 from .accuracy import OracleResult, oracle_result
 from .oracle import UNIT, AnswerSet
 
@@ -167,8 +171,11 @@ def difficulty_of(row: Mapping[str, Any], **options: Any) -> dict[str, Any]:
     return difficulty_of_answers(AnswerSet.from_answers(answers), **options)
 
 
-def _one_blas_thread() -> None:
-    # Small matrix products (the oracle's Monte Carlo) run several times faster on one BLAS thread per process.
+def one_blas_thread() -> None:
+    """Limit this process to one BLAS thread (the initializer of calibration workers).
+
+    Small matrix products (the oracle's Monte Carlo) run several times faster on one BLAS thread per process.
+    """
     threadpool_limits(limits=1, user_api="blas")
 
 
@@ -178,23 +185,32 @@ def _calibrate_point(job: tuple[np.ndarray, str, int | None]) -> OracleResult:
     return calibration_point(AnswerSet(codes, ()), setting, tokens_per_step)
 
 
-def calibrate_rows(rows: Sequence[Mapping[str, Any]], *, workers: int = 1,
-                   progress: bool = False) -> list[dict[str, Any]]:
+#: Difficulty JSON per answer-set structure computed in this process (a pure function of the structure), so that
+#: rows calibrated in many small batches (a streamed build) cost no more than rows calibrated at once.
+_DIFFICULTY_BY_STRUCTURE: dict[bytes, str] = {}
+#: The most structures remembered; past it the memo starts again.
+MEMO_LIMIT = 4096
+
+
+def calibrate_rows(rows: Sequence[Mapping[str, Any]], *, workers: int = 1, progress: bool = False,
+                   pool: Executor | None = None) -> list[dict[str, Any]]:
     """Return copies of `rows` with the ``difficulty`` column filled (JSON text).
 
-    Rows whose answer sets have the same structure (every shuffle row of one length, say) are computed once, and
-    the (structure, setting, k) computations are spread over `workers` processes.
+    Rows whose answer sets have the same structure (every shuffle row of one length, say) are computed once per
+    process, and the (structure, setting, k) computations are spread over `workers` processes.
 
     Args:
         rows: Generated rows.
         workers: Processes (the result is the same for any count).
         progress: Show a progress bar.
+        pool: An executor to run the computations on instead of starting `workers` processes (a build shares its
+            own); its workers should run `one_blas_thread` first.
 
     Returns:
         New row dicts, in the same order.
     """
     if not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive int; got {workers!r}")
+        raise UsageError(f"workers must be a positive int; got {workers!r}")
     structures: dict[bytes, AnswerSet] = {}
     keys: list[bytes | dict[str, Any]] = []
     for row in rows:
@@ -204,30 +220,41 @@ def calibrate_rows(rows: Sequence[Mapping[str, Any]], *, workers: int = 1,
             continue
         answer_set = AnswerSet.from_answers(answers)
         key = hashlib.sha256(np.int64(answer_set.length).tobytes() + answer_set.codes.tobytes()).digest()
-        structures.setdefault(key, answer_set)
+        if key not in _DIFFICULTY_BY_STRUCTURE:
+            structures.setdefault(key, answer_set)
         keys.append(key)
     jobs = [(key, setting, k) for key in structures for setting in SETTINGS for k in TOKENS_PER_STEP]
     jobs.sort(key=lambda job: -structures[job[0]].codes.size)  # the biggest first balances the workers
     payloads = [(structures[key].codes, setting, k) for key, setting, k in jobs]
-    with tqdm(total=len(jobs), desc="calibrating (oracle)", unit="point", disable=not progress, leave=False) as bar:
-        if workers == 1:
+    with tqdm(total=len(jobs), unit="point", desc="calibrating (oracle)", disable=not progress or not jobs,
+              leave=False) as bar:
+        if pool is not None and payloads:
+            results = []
+            for result in pool.map(_calibrate_point, payloads, chunksize=4):
+                results.append(result)
+                bar.update()
+        elif workers == 1 or len(payloads) <= 1:
             results = []
             with threadpool_limits(limits=1, user_api="blas"):
                 for payload in payloads:
                     results.append(_calibrate_point(payload))
                     bar.update()
         else:
-            with ProcessPoolExecutor(workers, initializer=_one_blas_thread) as pool:
+            with ProcessPoolExecutor(workers, initializer=one_blas_thread) as own_pool:
                 results = []
-                for result in pool.map(_calibrate_point, payloads, chunksize=4):
+                for result in own_pool.map(_calibrate_point, payloads, chunksize=4):
                     results.append(result)
                     bar.update()
     points: dict[bytes, dict[tuple[str, int | None], OracleResult]] = {key: {} for key in structures}
     for (key, setting, k), result in zip(jobs, results):
         points[key][(setting, k)] = result
-    difficulty = {key: json.dumps(assemble_difficulty(structures[key], {
-        (setting, k): points[key][(setting, k)] for setting in SETTINGS for k in TOKENS_PER_STEP}), sort_keys=True)
-        for key in structures}
+    difficulty = {key: _DIFFICULTY_BY_STRUCTURE[key] for key in keys
+                  if isinstance(key, bytes) and key in _DIFFICULTY_BY_STRUCTURE}
+    if len(_DIFFICULTY_BY_STRUCTURE) + len(structures) > MEMO_LIMIT:
+        _DIFFICULTY_BY_STRUCTURE.clear()
+    for key in structures:
+        difficulty[key] = _DIFFICULTY_BY_STRUCTURE[key] = json.dumps(assemble_difficulty(structures[key], {
+            (setting, k): points[key][(setting, k)] for setting in SETTINGS for k in TOKENS_PER_STEP}), sort_keys=True)
     return [{**row, "difficulty": difficulty[key] if isinstance(key, bytes) else json.dumps(key, sort_keys=True)}
             for row, key in zip(rows, keys)]
 
@@ -280,13 +307,35 @@ def write_task_curves(folder: str | os.PathLike[str], config_name: str, curves: 
     return target
 
 
+def record_curves(folder: Path, manifest_configs: dict[str, Any], config_name: str,
+                  test_rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Write a config's calibration curves to ``calibration/<config>.json`` and summarise them in its manifest entry.
+
+    Args:
+        folder: The build folder being written.
+        manifest_configs: The manifest's ``configs``; the config's entry gains ``difficulty``.
+        config_name: The config.
+        test_rows: Its calibrated test rows (only ``task`` and ``difficulty`` are read).
+
+    Returns:
+        The curves as written (see `task_curves`).
+    """
+    curves = task_curves(test_rows)
+    write_task_curves(folder, config_name, curves)
+    manifest_configs[config_name]["difficulty"] = {key: curves[key] for key in ("curves", "tiers", "unit")}
+    return curves
+
+
+#: Rows read, calibrated and written at a time when a built folder is recalibrated.
+BATCH_ROWS = 2_000
+
+
 def calibrate_folder(folder: str | os.PathLike[str], *, workers: int = 1, progress: bool = False) -> dict[str, Any]:
     """Calibrate a built benchmark folder (a build made with ``calibrate=False``, or one to recalibrate).
 
-    Rewrites the ``difficulty`` column of every Parquet file under ``data/`` (all splits, in one calibration so that
-    answer structures are shared across files), writes the per-task curves of the test split to
-    ``calibration/<config>.json``, and renews the card and the manifest. The work is done on a copy that replaces
-    the folder only when complete, as a build does.
+    Rewrites the ``difficulty`` column of every Parquet file under ``data/`` (all splits; batch by batch, so memory
+    stays flat), writes the per-task curves of the test split to ``calibration/<config>.json``, and renews the card
+    and the manifest. The work is done on a copy that replaces the folder only when complete, as a build does.
 
     Args:
         folder: A folder made by `parallelbench.build`.
@@ -295,26 +344,26 @@ def calibrate_folder(folder: str | os.PathLike[str], *, workers: int = 1, progre
 
     Returns:
         Config name -> its test-split curves (as written to ``calibration/<config>.json``).
-    """
-    from ..build import finish, record_curves, stage_copy, write_parquet  # the build imports this module
-    from ..folder import read_manifest
 
+    Raises:
+        FolderError: When `folder` is not a build, or another process is writing it.
+    """
     target = Path(folder)
     manifest = read_manifest(target)
-    staging = stage_copy(target)
-    try:
-        files = [path for config_name in sorted(manifest["configs"])
-                 for path in sorted((staging / "data" / config_name).glob("*.parquet"))]
-        tables = [pq.read_table(path).to_pylist() for path in files]
-        calibrated = iter(calibrate_rows([row for rows in tables for row in rows], workers=workers, progress=progress))
-        summaries = {}
-        for path, rows in zip(files, tables):
-            rows = [next(calibrated) for _ in rows]
-            write_parquet(rows, path)
-            if path.name.startswith("test-"):
-                summaries[path.parent.name] = record_curves(staging, manifest["configs"], path.parent.name, rows)
-        finish(staging, manifest, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    summaries = {}
+    with staged(target, copy=True) as staging, tqdm(unit="row", desc="calibrating", disable=not progress) as bar:
+        for config_name in sorted(manifest["configs"]):
+            test_rows: list[dict[str, Any]] = []
+            for path in sorted((staging / "data" / config_name).glob("*.parquet")):
+                calibrated = path.with_name(f".{path.name}.calibrated")
+                with pq.ParquetWriter(calibrated, ROW_SCHEMA, **PARQUET_OPTIONS) as writer:
+                    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
+                        rows = calibrate_rows(batch.to_pylist(), workers=workers)
+                        writer.write_table(pa.Table.from_pylist(rows, schema=ROW_SCHEMA))
+                        bar.update(len(rows))
+                        if path.name.startswith("test-"):
+                            test_rows += [{"task": row["task"], "difficulty": row["difficulty"]} for row in rows]
+                calibrated.replace(path)
+            summaries[config_name] = record_curves(staging, manifest["configs"], config_name, test_rows)
+        seal(staging, manifest)
     return summaries

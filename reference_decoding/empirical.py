@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..folder import read_manifest, read_rows
+from ..errors import UsageError
+from ..folder import read_manifest, read_rows, seal
+from ..staging import staged
 from . import report
 
 #: Test rows per task decoded by default: enough for a curve, few enough for one GPU call.
@@ -56,7 +57,7 @@ def pick_rows(rows: Sequence[Mapping[str, Any]], tasks: Sequence[str] | None,
         if tasks is None or row["task"] in tasks:
             by_task.setdefault(row["task"], {}).setdefault(row_length(row), []).append(row)
     if not by_task:
-        raise ValueError("no test row matches the requested tasks")
+        raise UsageError("no test row matches the requested tasks")
     picked = []
     for by_length in by_task.values():
         queues = [by_length[length] for length in sorted(by_length, key=lambda length: (length is None, length))]
@@ -107,9 +108,8 @@ def model_curves(folder: str | Path, model: str, *, tasks: Sequence[str] | None 
         row lengths decoded per task and the skipped tasks with their reasons.
 
     Raises:
-        ValueError: When no requested task has test rows, or the model can decode none of them.
+        UsageError: When no requested task has test rows, or the model can decode none of them.
     """
-    from ..build import finish, stage_copy  # the build imports the calibration package
     from .hf_models import load_masked_lm
     from .neural import run_model_on_rows
 
@@ -119,7 +119,7 @@ def model_curves(folder: str | Path, model: str, *, tasks: Sequence[str] | None 
     masked_lm = load_masked_lm(model)
     rows, skipped = decodable(pick_rows(test_rows, tasks, rows_per_task), masked_lm)
     if not rows:
-        raise ValueError(f"the model decodes none of the requested tasks: {'; '.join(skipped.values())}")
+        raise UsageError(f"the model decodes none of the requested tasks: {'; '.join(skipped.values())}")
     points = run_model_on_rows(rows, masked_lm, tokens_per_step=tokens_per_step, rule=rule, temperature=temperature,
                                batch_size=batch_size, seed=seed, progress=progress)
     slug = model_slug(model)
@@ -130,8 +130,7 @@ def model_curves(folder: str | Path, model: str, *, tasks: Sequence[str] | None 
     result = {"model": str(model), "rule": rule, "temperature": temperature, "rows_per_task": rows_per_task,
               "seed": seed, "points": [point.summary() for point in points], "row_lengths": lengths,
               "skipped_tasks": skipped}
-    staging = stage_copy(target)
-    try:
+    with staged(target, copy=True) as staging:
         out = staging / "calibration" / f"model-{slug}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -144,8 +143,5 @@ def model_curves(folder: str | Path, model: str, *, tasks: Sequence[str] | None 
         except ImportError:
             pass  # the JSON holds every point; the PNG needs the plots extra
         manifest.setdefault("model_curves", {})[slug] = f"calibration/model-{slug}.json"
-        finish(staging, manifest, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        seal(staging, manifest)
     return result

@@ -43,6 +43,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ..errors import UsageError
+
 RULES: tuple[str, ...] = ("random", "confidence", "margin", "entropy", "threshold", "factor")
 FACTOR_MODES: tuple[str, ...] = ("exact", "fastdllm")
 SOFTMAX_DTYPES: tuple[str, ...] = ("float64", "float32", "bfloat16", "float16")
@@ -298,6 +300,61 @@ def block_plan(length: int, block_length: int | None, tokens_per_step: int | Non
     return blocks, plan
 
 
+@dataclass(frozen=True)
+class DecodeSettings:
+    """The schedule and the selection rule of a decode, checked once for every caller (the engine, the oracle).
+
+    Attributes:
+        length: Slots per answer.
+        tokens_per_step: Fixed schedule: k slots per step (the last step of each block takes the remainder).
+        steps: Fixed schedule: T steps in total, spread as LLaDA does.
+        block_length: Semi-autoregressive blocks of this many slots, left to right.
+        rule: One of `RULES`.
+        threshold: tau for the ``threshold`` rule.
+        factor: f for the ``factor`` rule.
+        factor_mode: One of `FACTOR_MODES` (see the module docstring).
+
+    Raises:
+        UsageError: (a `ValueError`) naming the first setting that is out of range or contradicts another.
+    """
+
+    length: int
+    tokens_per_step: int | None = None
+    steps: int | None = None
+    block_length: int | None = None
+    rule: str = "random"
+    threshold: float | None = None
+    factor: float | None = None
+    factor_mode: str = "exact"
+
+    def __post_init__(self) -> None:
+        try:
+            if self.rule not in RULES:
+                raise ValueError(f"rule must be one of {', '.join(RULES)}; got {self.rule!r}")
+            if self.factor_mode not in FACTOR_MODES:
+                raise ValueError(f"factor_mode must be one of {', '.join(FACTOR_MODES)}; got {self.factor_mode!r}")
+            if self.dynamic and (self.tokens_per_step is not None or self.steps is not None):
+                raise ValueError(f"the {self.rule} rule chooses its own step sizes; do not give tokens_per_step or steps")
+            if self.rule == "threshold" and (self.threshold is None or not 0 <= self.threshold <= 1):
+                raise ValueError(f"the threshold rule needs threshold in [0, 1]; got {self.threshold!r}")
+            if self.rule == "factor" and (self.factor is None or self.factor <= 0):
+                raise ValueError(f"the factor rule needs factor > 0; got {self.factor!r}")
+            self.plan()  # checks the schedule against the length
+        except UsageError:
+            raise
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+
+    @property
+    def dynamic(self) -> bool:
+        """Whether the rule chooses its own step sizes (``threshold``, ``factor``)."""
+        return self.rule in ("threshold", "factor")
+
+    def plan(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """The blocks and the fixed schedule (see `block_plan`)."""
+        return block_plan(self.length, self.block_length, self.tokens_per_step, self.steps)
+
+
 def decode(denoiser: Denoiser, batch_size: int, length: int, *, tokens_per_step: int | None = None,
            steps: int | None = None, block_length: int | None = None, rule: str = "random", temperature: float = 0.0,
            threshold: float | None = None, factor: float | None = None, factor_mode: str = "exact",
@@ -308,33 +365,22 @@ def decode(denoiser: Denoiser, batch_size: int, length: int, *, tokens_per_step:
         denoiser: Proposes values and scores for the masked slots (see `Denoiser`).
         batch_size: Samples decoded together (each with its own random draws from one seeded stream).
         length: Slots per answer.
-        tokens_per_step: Fixed schedule: k slots per step (the last step of each block takes the remainder).
-        steps: Fixed schedule: T steps in total, spread as LLaDA does.
-        block_length: Semi-autoregressive blocks of this many slots, left to right.
-        rule: One of `RULES`.
+        tokens_per_step, steps, block_length, rule, threshold, factor, factor_mode: The schedule and the rule, as
+            in `DecodeSettings` (which checks them).
         temperature: 0 = argmax values (seeded uniform tie-break); > 0 = sampled values.
-        threshold: tau for the ``threshold`` rule.
-        factor: f for the ``factor`` rule.
-        factor_mode: ``exact`` or ``fastdllm`` (see the module docstring).
         seed: Seeds every random draw of the engine and the denoiser.
 
     Returns:
         A `DecodeResult`.
+
+    Raises:
+        UsageError: (a `ValueError`) for settings out of range or in contradiction (see `DecodeSettings`).
     """
-    if rule not in RULES:
-        raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
-    if factor_mode not in FACTOR_MODES:
-        raise ValueError(f"factor_mode must be one of {', '.join(FACTOR_MODES)}; got {factor_mode!r}")
-    dynamic = rule in ("threshold", "factor")
-    if dynamic and (tokens_per_step is not None or steps is not None):
-        raise ValueError(f"the {rule} rule chooses its own step sizes; do not give tokens_per_step or steps")
-    if rule == "threshold" and (threshold is None or not 0 <= threshold <= 1):
-        raise ValueError(f"the threshold rule needs threshold in [0, 1]; got {threshold!r}")
-    if rule == "factor" and (factor is None or factor <= 0):
-        raise ValueError(f"the factor rule needs factor > 0; got {factor!r}")
+    settings = DecodeSettings(length, tokens_per_step, steps, block_length, rule, threshold, factor, factor_mode)
+    dynamic = settings.dynamic
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int; got {batch_size!r}")
-    blocks, plan = block_plan(length, block_length, tokens_per_step, steps)
+        raise UsageError(f"batch_size must be a positive int; got {batch_size!r}")
+    blocks, plan = settings.plan()
     block_of = np.zeros(length, dtype=np.int64)
     for index, (start, end) in enumerate(blocks):
         block_of[start:end] = index

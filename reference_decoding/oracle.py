@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import FACTOR_MODES, RULES, Proposal, block_plan, decode, pick_values
+from ..errors import UsageError
+from .engine import DecodeSettings, Proposal, decode, pick_values
 
 #: How the value of a chosen slot is picked: a sample from its marginal, or its argmax (seeded uniform tie-break).
 VALUE_MODES: tuple[str, ...] = ("sample", "argmax")
@@ -158,19 +159,15 @@ class OracleSetup:
     factor_mode: str = "exact"
 
     def __post_init__(self) -> None:
-        if self.rule not in RULES:
-            raise ValueError(f"rule must be one of {', '.join(RULES)}; got {self.rule!r}")
         if self.values not in VALUE_MODES:
-            raise ValueError(f"values must be one of {', '.join(VALUE_MODES)}; got {self.values!r}")
-        if self.factor_mode not in FACTOR_MODES:
-            raise ValueError(f"factor_mode must be one of {', '.join(FACTOR_MODES)}; got {self.factor_mode!r}")
-        if self.dynamic and (self.tokens_per_step is not None or self.steps is not None):
-            raise ValueError(f"the {self.rule} rule chooses its own step sizes; do not give tokens_per_step or steps")
-        if self.rule == "threshold" and (self.threshold is None or not 0 <= self.threshold <= 1):
-            raise ValueError(f"the threshold rule needs threshold in [0, 1]; got {self.threshold!r}")
-        if self.rule == "factor" and (self.factor is None or self.factor <= 0):
-            raise ValueError(f"the factor rule needs factor > 0; got {self.factor!r}")
-        block_plan(self.length, self.block_length, self.tokens_per_step, self.steps)  # validates the schedule
+            raise UsageError(f"values must be one of {', '.join(VALUE_MODES)}; got {self.values!r}")
+        self.settings  # the schedule and the rule, checked as the engine checks them
+
+    @property
+    def settings(self) -> DecodeSettings:
+        """The schedule and the rule as the engine takes them (checked on construction)."""
+        return DecodeSettings(self.length, self.tokens_per_step, self.steps, self.block_length, self.rule,
+                              self.threshold, self.factor, self.factor_mode)
 
     @property
     def dynamic(self) -> bool:
@@ -184,12 +181,12 @@ class OracleSetup:
 
     def blocks(self) -> tuple[tuple[int, int], ...]:
         """The (start, end) slot range of each block."""
-        return tuple(block_plan(self.length, self.block_length, self.tokens_per_step, self.steps)[0])
+        return tuple(self.settings.plan()[0])
 
     def block_counts(self) -> dict[int, list[int]]:
         """For fixed schedules, each block's per-step slot counts."""
         plan: dict[int, list[int]] = {}
-        for block, count in block_plan(self.length, self.block_length, self.tokens_per_step, self.steps)[1]:
+        for block, count in self.settings.plan()[1]:
             plan.setdefault(block, []).append(count)
         return plan
 

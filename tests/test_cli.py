@@ -81,3 +81,36 @@ def test_lm_eval_writes_task_files_and_rejects_a_lone_revision(tmp_path, capsys)
     assert "--include_path" in capsys.readouterr().out
     assert main(["lm-eval", str(folder), "--out", str(tmp_path / "t2"), "--revision", "v1.0.0"]) == 2
     assert "--hub-id" in capsys.readouterr().err
+
+
+def test_a_bug_shows_its_traceback_and_says_it_is_a_bug(capsys, monkeypatch, tmp_path):
+    def broken(*args, **kwargs):
+        raise ValueError("an error inside a library, not the user's input")
+
+    monkeypatch.setattr("parallelbench.cli.write_tasks", broken)
+    assert main(["generate", "waiting_line/copy", "--n", "1", "--out", str(tmp_path / "a.jsonl")]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "this is a bug" in err and "an error inside a library" in err
+
+
+def test_user_errors_are_parallelbench_errors_and_value_errors():
+    from parallelbench.errors import ParallelBenchError
+
+    for call in (lambda: pb.generate("nope/task"), lambda: pb.generate("waiting_line/copy", length=(9, 2)),
+                 lambda: pb.score({"task": "waiting_line/copy"}, "x")):
+        with pytest.raises(ParallelBenchError) as caught:
+            call()
+        assert isinstance(caught.value, ValueError)
+
+
+def test_the_readme_task_table_is_the_registry_s(capsys):
+    from pathlib import Path
+
+    assert main(["tasks", "--markdown"]) == 0
+    table = capsys.readouterr().out
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    between = readme.split("<!-- tasks:begin -->\n", 1)[1].split("<!-- tasks:end -->", 1)[0]
+    assert between == table, "README's task table is stale: paste `parallelbench tasks --markdown` between the markers"
+    for task in pb.tasks():
+        family, name = task.split("/", 1)
+        assert f"`{family}`" in table and f"`{name}`" in table

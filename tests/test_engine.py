@@ -237,3 +237,22 @@ def test_the_engine_tells_the_denoiser_which_samples_remain():
     assert denoiser.seen_rows[0] == [0, 1, 2, 3]
     assert all(rows == [1, 3] for rows in denoiser.seen_rows[1:]) and len(denoiser.seen_rows) == 3
     assert result.nfe.tolist() == [1, 3, 1, 3]
+
+
+@pytest.mark.parametrize("settings_kwargs", [
+    {"rule": "psychic"}, {"factor_mode": "loose"}, {"rule": "threshold", "threshold": 1.5},
+    {"rule": "threshold", "threshold": 0.9, "tokens_per_step": 2}, {"rule": "factor"}, {"steps": 3, "block_length": 4},
+    {"tokens_per_step": 0},
+])
+def test_engine_and_oracle_refuse_the_same_settings_with_the_same_message(settings_kwargs):
+    from parallelbench.errors import UsageError
+    from parallelbench.reference_decoding.engine import DecodeSettings
+    from parallelbench.reference_decoding.oracle import OracleSetup
+
+    messages = []
+    for make in (lambda: DecodeSettings(8, **settings_kwargs), lambda: OracleSetup(8, **settings_kwargs),
+                 lambda: decode(UniformDenoiser(), 1, 8, **settings_kwargs)):
+        with pytest.raises(UsageError) as caught:
+            make()
+        messages.append(str(caught.value))
+    assert len(set(messages)) == 1

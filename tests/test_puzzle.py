@@ -254,7 +254,8 @@ def _lenient_variants(answer: str) -> list[str]:
         json.dumps([list(row) for row in cells], indent=2),
         "| " + " | ".join(cells[0]) + " |\n|" + "---|" * len(cells) + "\n" + "\n".join("| " + " | ".join(r) + " |" for r in cells[1:]),
         "\n\n".join(rows),
-        ", ".join(cells[0]) + "\n" + answer,  # the symbols restated on a line before the grid
+        "Symbols: " + ", ".join(cells[0]) + "\n" + answer,  # the symbols restated on a line before the grid
+        "\n".join(reversed(rows)) + "\n\nOr, as asked:\n" + answer,  # another valid grid first, then the answer
     ]
 
 
@@ -299,6 +300,44 @@ def test_lenient_takes_the_last_grid_when_there_are_two():
     bad, good = "A,A,A\nB,B,B\nC,C,C", "A,B,C\nB,C,A\nC,A,B"
     assert validator.check(reference, f"First try:\n{bad}\nCorrected:\n{good}", False).correct
     assert not validator.check(reference, f"First try:\n{good}\nCorrected:\n{bad}", False).correct
+    assert validator.check(reference, f"{bad}\n\n{good}", False).correct  # a blank line ends a whole grid
+    assert not validator.check(reference, f"{good}\n\n{bad}", False).correct
+    assert validator.check(reference, f"```\n{bad}\n```\n```\n{good}\n```", False).correct  # the last fence
+
+
+@pytest.mark.parametrize("text", [
+    "A,A,A\nB,B,B\nC,C,C\nA,B,C\nB,C,A\nC,A,B",  # six rows: a bad grid, then a good one, back to back
+    "A,B,C\nB,C,A\nC,A,B\nA,A,A\nB,B,B\nC,C,C",
+    "A B C\nA,B,C\nB,C,A\nC,A,B",  # one extra row
+    "A,B,C\nB,C,A\nC,A,B\nA,B,C\nB,C,A\nC,A,B",  # the same good grid twice, no separator: not one 3 x 3 grid
+])
+def test_lenient_rejects_a_run_of_more_than_n_rows(text):
+    verdict = validator.check({"symbols": ["A", "B", "C"]}, text, False)
+    assert not verdict.correct and "grid rows in a row, expected 3" in verdict.reason
+
+
+def test_lenient_grid_ignores_an_echoed_puzzle_before_the_answer():
+    reference = {"grid": ["1200", "0000", "0000", "0000"]}
+    echoed = "Puzzle:\n1200\n0000\n0000\n0000\nSolution:\n1234\n3412\n2143\n4321"
+    assert validator.check(reference, echoed, False).correct
+    assert not validator.check(reference, "Solution:\n1234\n3412\n2143\n4321\nPuzzle:\n1200\n0000\n0000\n0000",
+                               False).correct
+
+
+def test_strict_grid_rejects_anything_past_the_grid_whatever_the_length():
+    reference = {"symbols": ["A", "B", "C"]}
+    good = "A,B,C\nB,C,A\nC,A,B"
+    assert validator.check(reference, good + " " * 50, True).correct
+    for padding in (100, 100_000, 250_000):
+        assert not validator.check(reference, good + " " * padding + "junk", True).correct
+    assert not validator.check(reference, good + " " * 200_000, True).correct  # over the length limit
+
+
+def test_malformed_puzzle_reference_raises_value_error_naming_the_field():
+    with pytest.raises(ValueError, match="'grid'"):
+        validator.check({"grid": ["12"]}, "x", False)
+    with pytest.raises(ValueError, match="'symbols'"):
+        validator.check({"symbols": "ABC"}, "x", False)
 
 
 GARBAGE = ["", " ", "\x00", "[" * 20_000, "x" * 1_000_000, "\ud800 lone surrogate", "12345", "[1, 2, 3]",

@@ -72,3 +72,28 @@ def test_ids_are_unique_and_name_the_task(task):
     rows = pb.generate(task, n=30, seed=0)
     assert len({row["id"] for row in rows}) == len(rows)
     assert all(row["id"].startswith(task + ":") for row in rows)
+
+
+class _Unprintable:
+    def __str__(self):
+        raise RuntimeError("no text")
+
+
+class _HostileStr(str):
+    def __getitem__(self, key):
+        raise RuntimeError("no slicing")
+
+    def strip(self, *args):
+        raise RuntimeError("no stripping")
+
+
+ODD_OBJECTS = [10**5000, None, b"\xff\xfe", _Unprintable(), _HostileStr("[]"), object(), float("inf"), [1], {"a": 1}]
+
+
+@pytest.mark.parametrize("task", pb.tasks())
+def test_any_python_object_scores_zero_without_raising(task):
+    row = _rows(task)[0]
+    for prediction in ODD_OBJECTS:
+        for strict in (True, False):
+            verdict = pb.score(row, prediction, strict=strict)
+            assert not verdict.correct and verdict.reason

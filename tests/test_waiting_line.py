@@ -93,7 +93,8 @@ def test_new_person_is_never_already_in_line():
 
 @pytest.mark.parametrize("task", [*WAITING_LINE, "list_ops/shuffle", "list_ops/insert_random"])
 def test_every_enumerated_answer_passes_and_count_matches(task):
-    for row in pb.generate(task, n=12, seed=4):
+    short = {"length": (3, 7)} if task.startswith("list_ops") else {}  # 7! - 1 answers at most
+    for row in pb.generate(task, n=12, seed=4, **short):
         answers = pb.enumerate_answers(row)
         assert len(answers) == row["n_answers"] == len(set(answers))
         for answer in answers:
@@ -235,6 +236,22 @@ def test_list_ops_cover_letters_and_words_up_to_sixteen():
             assert _answer(row) == items[::-1]
 
 
+@pytest.mark.parametrize("task", [task for task in pb.tasks() if task.startswith(("waiting_line", "list_ops"))])
+def test_the_first_rows_cover_as_many_lengths_as_they_can(task):
+    low, high = pb.get_task(task).make_config().length
+    for n in (1, 4, 10):
+        lengths = [json.loads(row["metadata"])["length"] for row in pb.generate(task, n=n, seed=0)]
+        assert len(set(lengths)) == min(n, high - low + 1)
+        assert lengths == [low + i % (high - low + 1) for i in range(n)]
+
+
+def test_a_wide_length_range_is_covered_by_the_default_split():
+    rows = pb.generate("waiting_line/copy", n=100, length=(3, 16))
+    lengths = [json.loads(row["metadata"])["length"] for row in rows]
+    assert set(lengths) == set(range(3, 17))
+    assert json.loads(rows[0]["metadata"])["params"]["length"] == [3, 16]
+
+
 def test_length_of_a_row_does_not_depend_on_how_many_rows_are_made():
     alone = pb.generate("waiting_line/copy", n=1, seed=4, start=60)[0]
     within = pb.generate("waiting_line/copy", n=100, seed=4)[60]
@@ -262,3 +279,91 @@ def test_item_pools_need_no_json_escaping():
     for row in pb.generate("waiting_line/insert_random", n=200, seed=1):
         people = _reference(row)["input"]
         assert json_list(people) == json.dumps(people)
+
+
+# What a grader expects of lenient parsing: the last list, unquoted known entries, nothing that raises.
+
+
+def _row_with_edit(operation: str) -> tuple[dict, list[str], list[str]]:
+    row = pb.generate(f"waiting_line/{operation}", n=1, seed=3, length=4)[0]
+    return row, _reference(row)["input"], _answer(row)
+
+
+def test_echoed_input_then_answer_grades_the_answer():
+    row, people, answer = _row_with_edit("reverse")
+    assert pb.score(row, f"The line is {json.dumps(people)}. The new line is {json.dumps(answer)}.").correct
+    assert not pb.score(row, f"The new line is {json.dumps(answer)}. The line was {json.dumps(people)}.").correct
+    copy_row, copy_people, _ = _row_with_edit("copy")
+    wrong = list(reversed(copy_people))
+    assert not pb.score(copy_row, f"The line is {json.dumps(copy_people)}. The new line is {json.dumps(wrong)}.").correct
+
+
+def test_echoed_input_of_a_shuffle_is_not_its_answer():
+    row, people, _ = _row_with_edit("shuffle")
+    shuffled = people[1:] + people[:1]
+    assert pb.score(row, f"Input: {json.dumps(people)}\nShuffled: {json.dumps(shuffled)}").correct
+    verdict = pb.score(row, f"Shuffled: {json.dumps(shuffled)}\nInput: {json.dumps(people)}")
+    assert not verdict.correct and verdict.reason == "identical to the input"
+
+
+def test_unquoted_names_pass_only_when_each_is_a_known_entry():
+    row, people, answer = _row_with_edit("reverse")
+    assert pb.score(row, "[" + ", ".join(answer) + "]").correct
+    assert pb.score(row, "The new line is [" + ", ".join(answer) + "].").correct
+    misspelt = [answer[0] + "x", *answer[1:]]
+    assert not pb.score(row, "[" + ", ".join(misspelt) + "]").correct
+    assert not pb.score(row, "[" + ", ".join(answer) + "]", strict=True).correct
+
+
+def test_a_trailing_citation_does_not_hide_the_answer():
+    row, _, answer = _row_with_edit("sort")
+    assert pb.score(row, f"Sorted: {json.dumps(answer)} (see [1]).").correct
+
+
+def test_prose_fences_and_a_corrected_answer():
+    row, people, answer = _row_with_edit("reverse")
+    assert pb.score(row, f"```json\n{json.dumps(people)}\n```\nOops, reversed:\n```json\n{json.dumps(answer)}\n```").correct
+    assert pb.score(row, f"Let me think.\n\n**Final answer:** {json.dumps(answer)}\n\nHope this helps!").correct
+    assert not pb.score(row, f"Let me think.\n\n{json.dumps(answer)}\n\nWait, no: {json.dumps(people)}").correct
+
+
+class _Unprintable:
+    def __str__(self):
+        raise RuntimeError("no text")
+
+
+@pytest.mark.parametrize("strict", [True, False])
+@pytest.mark.parametrize("prediction", [10**5000, None, b"\xff\xfe[", _Unprintable(), 3.5, ["a"], {"a": 1}, object(),
+                                        "x" * 2_000_000, "[" * 200_000, "[\"a\"," * 100_000, float("nan")],
+                         ids=lambda prediction: type(prediction).__name__)
+def test_any_object_scores_zero_without_raising(prediction, strict):
+    row = pb.generate("waiting_line/copy", n=1)[0]
+    verdict = pb.score(row, prediction, strict=strict)
+    assert not verdict.correct and verdict.reason
+
+
+def test_a_correct_answer_far_into_a_huge_text_is_found_leniently_only():
+    row, _, answer = _row_with_edit("reverse")
+    text = "noise " * 50_000 + json.dumps(answer)
+    assert pb.score(row, text).correct
+    assert not pb.score(row, text, strict=True).correct
+    assert not pb.score(row, json.dumps(answer) + " " * 150_000 + "junk", strict=True).correct
+
+
+@pytest.mark.parametrize("field, value", [
+    ("input", None), ("input", "Ann Lee"), ("input", [1, 2]), ("operation", "explode"), ("operation", None),
+    ("vocabulary", "emoji"), ("position", None), ("position", 0), ("position", 99), ("position", "2"), ("item", None),
+])
+def test_malformed_reference_raises_value_error_naming_the_field(field, value):
+    row = pb.generate("waiting_line/replace_index", n=1)[0]
+    reference = {**_reference(row), field: value}
+    with pytest.raises(ValueError, match=repr(field)):
+        pb.score({**row, "reference": json.dumps(reference)}, row["answer"])
+
+
+def test_reference_without_input_raises_value_error():
+    row = pb.generate("waiting_line/copy", n=1)[0]
+    reference = _reference(row)
+    del reference["input"]
+    with pytest.raises(ValueError, match="'input'"):
+        pb.score({**row, "reference": json.dumps(reference)}, row["answer"])

@@ -6,9 +6,10 @@ digits, 0 = blank; every completion that keeps the clues is correct). Answers ar
 
 - strict: exactly n lines (outer whitespace aside); a Latin-square line is its n symbols joined by commas with no
   spaces (``A,B,C``), a sudoku line is its 4 digits with no separator (``1234``); symbols must match exactly.
-- lenient: code fences, an "Answer:" prefix and prose around the grid are ignored; cells may be separated by
-  commas, semicolons, bars or spaces, wrapped in brackets or quotes, written as one compact word per row (``ABC``)
-  or as the whole grid on one line; symbols match after NFKC and case folding (see `parse_grid`).
+- lenient: the last grid in the text is graded; code fences, an "Answer:" prefix and prose around the grid are
+  ignored; cells may be separated by commas, semicolons, bars or spaces, wrapped in brackets or quotes, written as
+  one compact word per row (``ABC``) or as the whole grid on one line; symbols match after NFKC and case folding
+  (see `parse_grid`).
 
 The answer unit of these tasks is one grid cell: `enumerate_answers` returns each correct grid as a tuple of its
 n*n cell strings in row-major order. The combinatorial helpers (`latin_squares`, `sudoku_grids`,
@@ -27,8 +28,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from ..errors import MalformedRowError
 from ..schema import Score, failed, passed
-from .parsing import as_text, extract_list, unwrap
+from .parsing import MAX_PREDICTION_CHARS, as_text, extract_list, lenient_text, unwrap
 
 #: The number of Latin squares of order n on a fixed set of n symbols (OEIS A002860).
 LATIN_SQUARE_COUNTS: dict[int, int] = {1: 1, 2: 2, 3: 12, 4: 576, 5: 161_280, 6: 812_851_200}
@@ -161,18 +163,22 @@ class Puzzle:
 
 
 def puzzle_of(reference: dict[str, Any]) -> Puzzle:
-    """Return the puzzle a row's reference describes; raise `ValueError` when the reference is malformed."""
+    """Return the puzzle a row's reference describes.
+
+    Raises:
+        MalformedRowError: (a `ValueError`) naming the bad field, when the reference is malformed.
+    """
     if "grid" in reference:
         grid = reference["grid"]
         if not (isinstance(grid, list) and len(grid) == 4
                 and all(isinstance(line, str) and re.fullmatch("[0-4]{4}", line) for line in grid)):
-            raise ValueError(f"malformed sudoku reference: grid must be 4 strings of 4 digits 0-4, got {grid!r}")
+            raise MalformedRowError(f"malformed sudoku reference: 'grid'  must be 4 strings of 4 digits 0-4, got {grid!r}")
         clues = tuple(((r, c), digit) for r, line in enumerate(grid) for c, digit in enumerate(line) if digit != "0")
         return Puzzle(SUDOKU_DIGITS, clues, boxes=True, separator="")
     symbols = reference.get("symbols")
     if not (isinstance(symbols, list) and 1 <= len(symbols) <= 6 and len(set(symbols)) == len(symbols)
             and all(isinstance(s, str) and len(s) == 1 and s.isalnum() for s in symbols)):
-        raise ValueError(f"malformed puzzle reference: need 'grid' or 'symbols' (1-6 distinct letters or digits), "
+        raise MalformedRowError(f"malformed puzzle reference: need 'grid' or 'symbols' (1-6 distinct letters or digits), "
                          f"got {reference!r}")
     return Puzzle(tuple(symbols), (), boxes=False, separator=",")
 
@@ -206,14 +212,21 @@ def _rows_in_line(line: str, n: int, compact_chars: frozenset[str]) -> list[list
     return None
 
 
-def _parse_lenient(text: str, puzzle: Puzzle) -> tuple[list[list[str]] | None, str]:
+def _grid_runs(text: str, puzzle: Puzzle) -> list[list[list[str]]]:
+    """Split a lenient answer into runs of consecutive grid rows.
+
+    Markdown table rules never end a run; a blank line ends a run that already holds a whole grid (n rows or more),
+    and is skipped inside a shorter one (a grid written with blank lines between its rows).
+    """
     n = puzzle.n
     compact_chars = frozenset(symbol.casefold() for symbol in puzzle.symbols) | frozenset(string.digits)
-    text = unwrap(unicodedata.normalize("NFKC", text))
     runs: list[list[list[str]]] = []
     run: list[list[str]] = []
     for line in text.splitlines():
         if _SKIPPED_LINE.fullmatch(_NOISE.sub("", line)):
+            if not line.strip() and len(run) >= n:
+                runs.append(run)
+                run = []
             continue
         rows = _rows_in_line(line, n, compact_chars)
         if rows is None:
@@ -224,10 +237,21 @@ def _parse_lenient(text: str, puzzle: Puzzle) -> tuple[list[list[str]] | None, s
             run.extend(rows)
     if run:
         runs.append(run)
+    return runs
+
+
+def _parse_lenient(text: str, puzzle: Puzzle) -> tuple[list[list[str]] | None, str]:
+    n = puzzle.n
+    text = unwrap(unicodedata.normalize("NFKC", text))
+    runs = _grid_runs(text, puzzle)
     complete = [run for run in runs if len(run) >= n]
     if complete:
-        return complete[-1][-n:], ""  # the last grid; extra rows before it are taken as a restated symbol list
-    nested, _ = extract_list(text, strict=False)  # a JSON grid spread over many lines, one cell per line
+        last = complete[-1]
+        if len(last) == n:
+            return last, ""  # the last grid
+        return None, (f"found {len(last)} grid rows in a row, expected {n} (one grid, or grids separated by text "
+                      f"or a blank line)")
+    nested, _ = extract_list(text, strict=False, wanted=lambda rows: len(rows) == n)  # a JSON grid over many lines
     if nested is not None and len(nested) == n:
         rows = [[str(cell) for cell in row] if isinstance(row, list) else list(row) if isinstance(row, str) else []
                 for row in nested]
@@ -256,11 +280,15 @@ def _parse_strict(text: str, puzzle: Puzzle) -> tuple[list[list[str]] | None, st
 def parse_grid(prediction: object, puzzle: Puzzle, strict: bool) -> tuple[list[list[str]] | None, str]:
     """Find the n x n grid a prediction holds.
 
-    Lenient mode takes the last block of n consecutive grid lines (blank lines and markdown table rules inside
-    the block are skipped); a grid line is n single-character cells split by commas, semicolons, bars or
-    whitespace (brackets, quotes and a trailing period ignored), one compact word of n symbols or digits, or a
-    whole grid (n*n cells, or n such words) on one line; failing that, a JSON array of n rows spread over many
-    lines. Each cell is then mapped onto the symbol it equals after case folding.
+    Lenient mode grades the last run of consecutive grid lines that holds a whole grid, and that run must hold
+    exactly n rows (a longer one, such as two grids written back to back, fails). A run ends at a line that is not
+    grid text, or at a blank line once it holds n rows; markdown table rules are skipped. A grid line is n
+    single-character cells split by commas, semicolons, bars or whitespace (brackets, quotes and a trailing period
+    ignored), one compact word of n symbols or digits, or a whole grid (n*n cells, or n such words) on one line;
+    failing that, the last JSON array of n rows (spread over many lines). Each cell is then mapped onto the symbol
+    it equals after case folding. Only the last `MAX_PREDICTION_CHARS` characters are read. Strict mode: exactly n
+    lines in the strict layout and nothing else (outer whitespace aside), at most `MAX_PREDICTION_CHARS`
+    characters. Every rule is also listed in docs/parsing.md.
 
     Args:
         prediction: The model's output (any object; non-strings are treated as text).
@@ -270,10 +298,12 @@ def parse_grid(prediction: object, puzzle: Puzzle, strict: bool) -> tuple[list[l
     Returns:
         ``(rows, "")`` on success, else ``(None, reason)``.
     """
-    text = as_text(prediction)
+    text = as_text(prediction) if strict else lenient_text(prediction)
     if not text.strip():
         return None, "empty prediction"
     if strict:
+        if len(text) > MAX_PREDICTION_CHARS:
+            return None, f"longer than {MAX_PREDICTION_CHARS:,} characters"
         return _parse_strict(text, puzzle)
     grid, problem = _parse_lenient(text, puzzle)
     if grid is None:

@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import MalformedRowError
 from ..schema import Score, failed, passed
 from .parsing import extract_list, normalize_item
 
@@ -25,14 +26,52 @@ def sort_key(vocabulary: str) -> Callable[[str], Any]:
     return str
 
 
+_OPERATIONS = frozenset({"copy", "insert_index", "insert_random", "remove_index", "remove_random", "replace_index",
+                         "replace_random", "reverse", "shuffle", "sort"})
+
+
+def _malformed(field: str, must: str, reference: dict[str, Any]) -> MalformedRowError:
+    return MalformedRowError(f"malformed list reference: {field!r} {must}; got {reference.get(field, '(missing)')!r}")
+
+
+def validate_reference(reference: dict[str, Any]) -> None:
+    """Check that a reference holds every field a list check reads, with the right type.
+
+    Raises:
+        MalformedRowError: (a `ValueError`) naming the first bad field.
+    """
+    operation, items = reference.get("operation"), reference.get("input")
+    if operation not in _OPERATIONS:
+        raise _malformed("operation", f"must be one of {', '.join(sorted(_OPERATIONS))}", reference)
+    if reference.get("vocabulary") not in _UNITS:
+        raise _malformed("vocabulary", f"must be one of {', '.join(_UNITS)}", reference)
+    if not (type(items) is list and all(map(isinstance, items, itertools.repeat(str)))):
+        raise _malformed("input", "must be a list of strings", reference)
+    if operation.endswith("_index"):
+        position, most = reference.get("position"), len(items) + (operation == "insert_index")
+        if not (type(position) is int and 1 <= position <= most):
+            raise _malformed("position", f"must be an int from 1 to {most} for {operation}", reference)
+    if operation.startswith(("insert", "replace")) and not isinstance(reference.get("item"), str):
+        raise _malformed("item", f"must be a string for {operation}", reference)
+
+
+def _is_strings(items: list[Any]) -> bool:
+    return all(map(isinstance, items, itertools.repeat(str)))
+
+
+def _entries(reference: dict[str, Any]) -> list[str]:
+    """The entries an answer may hold: the input's, and the new item of an insert or replace."""
+    return reference["input"] if reference.get("item") is None else [*reference["input"], reference["item"]]
+
+
 def _canonical_items(reference: dict[str, Any], items: list[Any], strict: bool) -> tuple[list[str] | None, str]:
     """Check that every item is a string; in lenient mode map case/spacing variants onto the known entries."""
-    if not all(map(isinstance, items, itertools.repeat(str))):
+    if not _is_strings(items):
         number = next(number for number, item in enumerate(items, start=1) if not isinstance(item, str))
         return None, f"entry {number} is not a string"
     if strict:
         return items, ""
-    entries = reference["input"] if reference.get("item") is None else [*reference["input"], reference["item"]]
+    entries = _entries(reference)
     if all(map(entries.__contains__, items)):
         return items, ""
     known = {normalize_item(entry): entry for entry in entries}
@@ -185,10 +224,19 @@ def failure_class(reference: dict[str, Any], got: list[str]) -> str:
 def check(reference: dict[str, Any], prediction: str, strict: bool = False) -> Score:
     """Decide whether `prediction` answers a list-operation row (see `parallelbench.registry.Checker`).
 
-    A wrong answer's ``details["failure"]`` names its class (see `failure_class`).
+    Lenient mode grades the last list of strings in the text, and reads an unquoted list whose entries are exactly
+    the row's names, letters or words (see `parsing.extract_list`). A wrong answer's ``details["failure"]`` names its
+    class (see `failure_class`).
+
+    Raises:
+        MalformedRowError: (a `ValueError`) when the reference lacks a field or holds one of the wrong type.
     """
+    validate_reference(reference)
     mode = "strict" if strict else "lenient"
-    items, problem = extract_list(prediction, strict)
+    if strict:
+        items, problem = extract_list(prediction, True)
+    else:
+        items, problem = extract_list(prediction, False, known=_entries(reference), wanted=_is_strings)
     if items is None:
         return failed(problem, mode=mode, failure="format_error")
     got, problem = _canonical_items(reference, items, strict)
@@ -202,6 +250,7 @@ def check(reference: dict[str, Any], prediction: str, strict: bool = False) -> S
 
 def enumerate_answers(reference: dict[str, Any], limit: int = 100_000) -> list[tuple[str, ...]] | None:
     """Return every correct answer as a tuple of entries (the answer units), or None when there are more than `limit`."""
+    validate_reference(reference)
     items, operation, item = reference["input"], reference["operation"], reference.get("item")
     expected = expected_list(reference)
     if expected is not None:
