@@ -12,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, metadata
 from string import Template
 from typing import Any
 
-from ..reference_decoding.calibrate import ENUMERATION_LIMIT
+from ..answers import ENUMERATION_LIMIT
 from ..schema import CANARY
 
 #: The paper's own code (the original release), linked from every card.

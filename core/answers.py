@@ -8,6 +8,10 @@ from typing import Any
 from .registry import get_task
 from .schema import parse_reference
 
+#: The largest answer set enumerated for calibration (larger sets are reported as not enumerable: their exact
+#: computation and even their Monte Carlo estimate cost seconds per row); the dataset card states it.
+ENUMERATION_LIMIT = 10_000
+
 
 def enumerate_answers(row: Mapping[str, Any], limit: int = 100_000) -> list[tuple[str, ...]] | None:
     """Return every correct answer of `row` as a tuple of answer units (names, list items, grid cells).

@@ -69,7 +69,7 @@ def hub_files(folder: str | os.PathLike[str], repo_id: str,
     default: the package metadata's repository URL); the data and calibration files are the build's.
 
     Raises:
-        ValueError: When the folder is not a valid build.
+        UsageError: When the folder is not a valid build.
     """
     root = Path(folder)
     manifest = read_manifest(root)
@@ -101,7 +101,7 @@ def check_card_metadata(card: str, manifest: dict[str, Any]) -> None:
     does not ask the Hub to (see `_HubApi`).
 
     Raises:
-        ValueError: When the front matter is not what the Hub needs.
+        UsageError: When the front matter is not what the Hub needs.
     """
     import yaml
 
@@ -109,13 +109,13 @@ def check_card_metadata(card: str, manifest: dict[str, Any]) -> None:
     try:
         metadata = yaml.safe_load(head) if card.startswith("---\n") and separator else None
     except yaml.YAMLError as error:
-        raise ValueError(f"the dataset card's YAML front matter does not parse ({_first_line(error)})") from None
+        raise UsageError(f"the dataset card's YAML front matter does not parse ({_first_line(error)})") from None
     configs = metadata.get("configs") if isinstance(metadata, dict) else None
     if not isinstance(configs, list):
-        raise ValueError("the dataset card has no YAML front matter with a configs list")
+        raise UsageError("the dataset card has no YAML front matter with a configs list")
     names = [config.get("config_name") for config in configs]
     if sorted(names) != sorted(manifest["configs"]) or sum(bool(config.get("default")) for config in configs) != 1:
-        raise ValueError("the dataset card's configs do not match the build's, or it names no single default config")
+        raise UsageError("the dataset card's configs do not match the build's, or it names no single default config")
 
 
 def push(folder: str | os.PathLike[str], repo_id: str, version: str | None = None, *, dry_run: bool = False,
@@ -138,7 +138,7 @@ def push(folder: str | os.PathLike[str], repo_id: str, version: str | None = Non
         The `PushPlan`, with the commit id when pushed.
 
     Raises:
-        ValueError: When the folder is not a valid build, the version differs from the build's, or the folder is
+        UsageError: When the folder is not a valid build, the version differs from the build's, or the folder is
             a release edition and `i_have_the_rights` is not set.
         HubError: When the tag exists already, or the Hub or the network fails; the message is one line that says
             what state the repository is in.

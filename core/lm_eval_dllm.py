@@ -47,6 +47,7 @@ except ImportError as error:
     raise ImportError("the parallelbench_dllm model type needs lm-eval: pip install 'parallelbench[lm-eval,decoding]'"
                       ) from error
 
+from .errors import UsageError
 from .reference_decoding.engine import RULES, decode
 from .reference_decoding.hf_models import load_masked_lm
 from .reference_decoding.masked_lm import MaskedLMDenoiser, torch
@@ -64,7 +65,7 @@ def _optional_int(name: str, value: Any) -> int | None:
     if value is None or (isinstance(value, str) and value.lower() in ("all", "none", "")):
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < 1:
-        raise ValueError(f"{name} must be a positive integer (or all/none); got {value!r}")
+        raise UsageError(f"{name} must be a positive integer (or all/none); got {value!r}")
     return int(value)
 
 
@@ -104,7 +105,7 @@ class DiffusionLM(LM):
         """
         super().__init__()
         if rule not in RULES:  # fail before loading the model; the engine checks the other settings per decode
-            raise ValueError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
+            raise UsageError(f"rule must be one of {', '.join(RULES)}; got {rule!r}")
         self.settings = {
             "tokens_per_step": _optional_int("tokens_per_step", tokens_per_step),
             "steps": _optional_int("steps", steps), "block_length": _optional_int("block_length", block_length),

@@ -51,6 +51,7 @@ from .schema import CANARY
 from .staging import staged
 from .validators import puzzle, release_semantics
 from .validators.waiting_line import expected_list
+from .errors import UsageError
 
 EDITION = "release"
 #: Where the release keeps its test rows, inside a checkout of its repository.
@@ -90,13 +91,13 @@ def find_test_folder(path: str | os.PathLike[str]) -> Path:
     """Return the release's ``.../output/test`` folder: `path` itself, or inside `path` (a checkout).
 
     Raises:
-        ValueError: When neither holds ``<group>/task_config.yaml`` files.
+        UsageError: When neither holds ``<group>/task_config.yaml`` files.
     """
     root = Path(path)
     for candidate in (root, root / TEST_FOLDER):
         if candidate.is_dir() and any(candidate.glob("*/task_config.yaml")):
             return candidate
-    raise ValueError(f"{root} is neither a checkout of {REPOSITORY} nor its {TEST_FOLDER.as_posix()} folder "
+    raise UsageError(f"{root} is neither a checkout of {REPOSITORY} nor its {TEST_FOLDER.as_posix()} folder "
                      "(no <group>/task_config.yaml found)")
 
 
@@ -131,26 +132,26 @@ def read_release_files(test_folder: Path) -> list[ReleaseFile]:
     Files whose name starts with ``_`` are skipped, as the release's loader skips them.
 
     Raises:
-        ValueError: When a group's config is not YAML, or a file has no config entry or no ``prompt``/``metric``.
+        UsageError: When a group's config is not YAML, or a file has no config entry or no ``prompt``/``metric``.
     """
     files = []
     for config_path in sorted(test_folder.glob("*/task_config.yaml")):
         try:
             configs = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as error:
-            raise ValueError(f"{config_path} is not valid YAML ({error})") from None
+            raise UsageError(f"{config_path} is not valid YAML ({error})") from None
         for path in sorted(config_path.parent.glob("*.jsonl")):
             name = f"{config_path.parent.name}/{path.stem}"
             if path.name.startswith("_"):
                 continue
             config = configs.get(name)
             if not isinstance(config, dict) or "prompt" not in config or "metric" not in config:
-                raise ValueError(f"{config_path} has no entry for {name} with a prompt and a metric")
+                raise UsageError(f"{config_path} has no entry for {name} with a prompt and a metric")
             if config["metric"] not in release_semantics.METRICS:
-                raise ValueError(f"{name}: unknown release metric {config['metric']!r}")
+                raise UsageError(f"{name}: unknown release metric {config['metric']!r}")
             files.append(ReleaseFile(name, path, config))
     if not files:
-        raise ValueError(f"{test_folder} holds no task files (<group>/<task>.jsonl)")
+        raise UsageError(f"{test_folder} holds no task files (<group>/<task>.jsonl)")
     return files
 
 
@@ -199,7 +200,7 @@ def _json_items(text: str, where: str) -> list[str]:
     except ValueError:
         items = None
     if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-        raise ValueError(f"{where}: input.context is not a JSON list of strings: {text[:80]!r}")
+        raise UsageError(f"{where}: input.context is not a JSON list of strings: {text[:80]!r}")
     return items
 
 
@@ -235,7 +236,7 @@ def _convert_puzzle(spec: TaskSpec, record: dict[str, Any], where: str) -> Conve
     if "sudoku" in inputs:
         grid = inputs["sudoku"].split("\n")
         if len(grid) != 4 or any(len(line) != 4 or not line.isdigit() for line in grid):
-            raise ValueError(f"{where}: input.sudoku is not 4 lines of 4 digits")
+            raise UsageError(f"{where}: input.sudoku is not 4 lines of 4 digits")
         reference = {"grid": grid}
         return Converted(reference, answer, "\n".join(["[MASK]" * 4] * 4), puzzle.count_sudoku_completions(grid),
                          ["sudoku_other_source"], {"length": 16, "clues": sum(c != "0" for c in "".join(grid)),
@@ -265,7 +266,7 @@ def _convert_text(spec: TaskSpec, record: dict[str, Any], where: str) -> Convert
     try:
         paraphrases = ast.literal_eval(answer["examples"])
     except (ValueError, SyntaxError):
-        raise ValueError(f"{where}: answer.examples is not a list of paraphrases") from None
+        raise UsageError(f"{where}: answer.examples is not a list of paraphrases") from None
     return Converted({"source": text, "entities": []}, str(paraphrases[0]) if paraphrases else "", "[MASK]", None,
                      [] if paraphrases else ["no_gold_answer"], {"kind": "paraphrase"})
 
@@ -289,18 +290,18 @@ def release_row(file: ReleaseFile, index: int, record: dict[str, Any], source: s
         source: The file's path relative to the test folder (for metadata).
 
     Raises:
-        ValueError: When the record lacks what its task needs (the message names the file and line).
+        UsageError: When the record lacks what its task needs (the message names the file and line).
     """
     spec = get_task(file.name)
     where = f"{source}:{index + 1}"
     converter = _CONVERTERS.get(spec.family)
     if converter is None:
-        raise ValueError(f"{where}: no importer for the family {spec.family}")
+        raise UsageError(f"{where}: no importer for the family {spec.family}")
     try:
         converted = converter(spec, record, where)
         messages = release_messages(file.config["prompt"], record["input"])
     except (KeyError, TypeError, AttributeError, IndexError) as error:
-        raise ValueError(f"{where}: record does not have the release's format ({type(error).__name__}: {error})") \
+        raise UsageError(f"{where}: record does not have the release's format ({type(error).__name__}: {error})") \
             from None
     reference = {**converted.reference, "release": {"metric": file.config["metric"], "answer": record["answer"]}}
     reference_json = orjson.dumps(reference)
@@ -337,9 +338,9 @@ def read_release_rows(file: ReleaseFile, test_folder: Path) -> list[dict[str, An
             try:
                 record = json.loads(line)
             except ValueError as error:
-                raise ValueError(f"{source}:{number + 1}: not a JSON object ({error})") from None
+                raise UsageError(f"{source}:{number + 1}: not a JSON object ({error})") from None
             if not isinstance(record, dict):
-                raise ValueError(f"{source}:{number + 1}: not a JSON object")
+                raise UsageError(f"{source}:{number + 1}: not a JSON object")
             rows.append(release_row(file, len(rows), record, source))
     return rows
 
@@ -351,7 +352,7 @@ def import_rows(path: str | os.PathLike[str]) -> dict[str, tuple[ReleaseFile, li
     for file in read_release_files(test_folder):
         config_name = get_task(file.name).config_name
         if config_name in imported:
-            raise ValueError(f"{file.name} and {imported[config_name][0].name} both map to the config {config_name}")
+            raise UsageError(f"{file.name} and {imported[config_name][0].name} both map to the config {config_name}")
         imported[config_name] = (file, read_release_rows(file, test_folder))
     return imported
 
@@ -384,7 +385,7 @@ def import_release(path: str | os.PathLike[str], out: str | os.PathLike[str] = "
         The path of the finished folder.
 
     Raises:
-        ValueError: When `path` is not the release, a record does not have its format, or `out` exists and is not
+        UsageError: When `path` is not the release, a record does not have its format, or `out` exists and is not
             a previous build.
     """
     target = Path(out)

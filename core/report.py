@@ -37,6 +37,7 @@ from typing import Any
 from .api import score_many
 from .reference_decoding import report as curves_report
 from .validators import puzzle, waiting_line
+from .errors import UsageError
 
 #: Fields of a prediction line that are not group fields.
 RESERVED_FIELDS: tuple[str, ...] = ("id", "prediction", "task", "log")
@@ -89,7 +90,7 @@ class PredictionFile:
 def _group_value(path: Path, number: int, name: str, value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
-    raise ValueError(f"{path}:{number}: group field {name!r} must be a string, number, boolean or null; "
+    raise UsageError(f"{path}:{number}: group field {name!r} must be a string, number, boolean or null; "
                      f"got {json.dumps(value)[:60]}")
 
 
@@ -104,7 +105,7 @@ def read_predictions(path: str | os.PathLike[str]) -> PredictionFile:
 
     Raises:
         FileNotFoundError: When the file does not exist.
-        ValueError: Naming the line, for a line that is not a JSON object with ``id`` and a string ``prediction``,
+        UsageError: Naming the line, for a line that is not a JSON object with ``id`` and a string ``prediction``,
             a group field that is not a scalar or is named like a report column (`OUTPUT_COLUMNS`), a ``log`` that
             is not an object, or a duplicate (id, group).
     """
@@ -121,16 +122,16 @@ def read_predictions(path: str | os.PathLike[str]) -> PredictionFile:
             except ValueError:
                 record = None
             if not isinstance(record, dict) or "id" not in record or not isinstance(record.get("prediction"), str):
-                raise ValueError(f"{path}:{number}: each line must be a JSON object with 'id' and a string "
+                raise UsageError(f"{path}:{number}: each line must be a JSON object with 'id' and a string "
                                  "'prediction'")
             if not isinstance(record.get("log", {}), dict):
-                raise ValueError(f"{path}:{number}: 'log' must be a JSON object of measurements")
+                raise UsageError(f"{path}:{number}: 'log' must be a JSON object of measurements")
             records.append((number, record))
     seen = {name for _, record in records for name in record if name not in RESERVED_FIELDS}
     clashes = sorted(seen & set(OUTPUT_COLUMNS))
     if clashes:
         number = next(number for number, record in records if clashes[0] in record)
-        raise ValueError(f"{path}:{number}: a group field may not be called {clashes[0]!r} (a column of the report)")
+        raise UsageError(f"{path}:{number}: a group field may not be called {clashes[0]!r} (a column of the report)")
     fields = tuple([name for name in GROUP_FIELDS if name in seen] + sorted(seen - set(GROUP_FIELDS)))
     predictions = []
     first_line: dict[tuple[str, tuple[Any, ...]], int] = {}
@@ -139,7 +140,7 @@ def read_predictions(path: str | os.PathLike[str]) -> PredictionFile:
         key = (str(record["id"]), group)
         if key in first_line:
             shown = ", ".join(f"{name}={value}" for name, value in zip(fields, group)) or "no group fields"
-            raise ValueError(f"{path}:{number}: duplicate prediction for id {key[0]!r} ({shown}); "
+            raise UsageError(f"{path}:{number}: duplicate prediction for id {key[0]!r} ({shown}); "
                              f"the first is on line {first_line[key]}")
         first_line[key] = number
         predictions.append(Prediction(number, key[0], record["prediction"], group, record.get("log", {})))
@@ -184,14 +185,14 @@ def score_predictions(rows: Sequence[Mapping[str, Any]], predictions: Prediction
         The `Report`.
 
     Raises:
-        ValueError: When a prediction's id is not a row of `rows` (naming its line), or the file is empty.
+        UsageError: When a prediction's id is not a row of `rows` (naming its line), or the file is empty.
     """
     by_id = {row["id"]: row for row in rows}
     for prediction in predictions.predictions:
         if prediction.id not in by_id:
-            raise ValueError(f"{predictions.path}:{prediction.line}: id {prediction.id!r} is not a row of this split")
+            raise UsageError(f"{predictions.path}:{prediction.line}: id {prediction.id!r} is not a row of this split")
     if not predictions.predictions:
-        raise ValueError(f"{predictions.path}: no predictions")
+        raise UsageError(f"{predictions.path}: no predictions")
     tasks = tuple(sorted({by_id[prediction.id]["task"] for prediction in predictions.predictions}))
     groups = list(dict.fromkeys(prediction.group for prediction in predictions.predictions))
     given = {(prediction.group, prediction.id): prediction for prediction in predictions.predictions}

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import UsageError
+
 #: Rules that choose their own step sizes from a threshold (``threshold``) or a factor (``factor``).
 DYNAMIC_RULES: tuple[str, ...] = ("threshold", "factor")
 
@@ -49,17 +51,17 @@ def settings_grid(rules: Sequence[str], tokens_per_step: Sequence[int | None],
     """Every setting of a sweep: each fixed-step rule at each tokens per step, each dynamic rule at each threshold.
 
     Raises:
-        ValueError: When a dynamic rule is asked for without thresholds, or a fixed-step rule without settings.
+        UsageError: When a dynamic rule is asked for without thresholds, or a fixed-step rule without settings.
     """
     grid = []
     for rule in rules:
         if rule in DYNAMIC_RULES:
             if not thresholds:
-                raise ValueError(f"the {rule} rule needs --thresholds (its threshold or factor values)")
+                raise UsageError(f"the {rule} rule needs --thresholds (its threshold or factor values)")
             grid += [Setting(rule, threshold=float(value)) for value in thresholds]
         else:
             if not tokens_per_step:
-                raise ValueError(f"the {rule} rule needs --tokens-per-step values")
+                raise UsageError(f"the {rule} rule needs --tokens-per-step values")
             grid += [Setting(rule, tokens_per_step=k) for k in tokens_per_step]
     return grid
 
@@ -68,7 +70,7 @@ def parse_tokens_per_step(values: Sequence[str]) -> list[int | None]:
     """Read ``1 2 4 all`` into ``[1, 2, 4, None]``.
 
     Raises:
-        ValueError: For a value that is neither a positive integer nor ``all``.
+        UsageError: For a value that is neither a positive integer nor ``all``.
     """
     parsed: list[int | None] = []
     for value in values:
@@ -77,7 +79,7 @@ def parse_tokens_per_step(values: Sequence[str]) -> list[int | None]:
         elif value.isdigit() and int(value) > 0:
             parsed.append(int(value))
         else:
-            raise ValueError(f"--tokens-per-step takes positive integers or 'all'; got {value!r}")
+            raise UsageError(f"--tokens-per-step takes positive integers or 'all'; got {value!r}")
     return parsed
 
 
@@ -123,7 +125,7 @@ def sweep(folder: str | os.PathLike[str], model: str, out: str | os.PathLike[str
         ``{"predictions": lines written, "rows": rows decoded per setting, "settings": n, "skipped_tasks": {...}}``.
 
     Raises:
-        ValueError: For a bad setting, or when the model can decode none of the tasks.
+        UsageError: For a bad setting, or when the model can decode none of the tasks.
     """
     from .folder import read_rows
     from .reference_decoding.empirical import decodable, model_slug, pick_rows
@@ -133,14 +135,14 @@ def sweep(folder: str | os.PathLike[str], model: str, out: str | os.PathLike[str
 
     unknown = [rule for rule in rules if rule not in RULES]
     if unknown:
-        raise ValueError(f"unknown rule {unknown[0]!r}; the rules are {', '.join(RULES)}")
+        raise UsageError(f"unknown rule {unknown[0]!r}; the rules are {', '.join(RULES)}")
     grid = settings_grid(rules, tokens_per_step, thresholds)
     test_rows = read_rows(folder, "test")
     picked = pick_rows(test_rows, tasks, rows_per_task if rows_per_task is not None else len(test_rows))
     masked_lm = load_masked_lm(model)
     rows, skipped = decodable(picked, masked_lm)
     if not rows:
-        raise ValueError(f"the model decodes none of the requested tasks: {'; '.join(skipped.values())}")
+        raise UsageError(f"the model decodes none of the requested tasks: {'; '.join(skipped.values())}")
     lengths = {row["id"]: masked_lm.answer_length(row) for row in rows}
     prompts = {row["id"]: masked_lm.encode(row) for row in rows}
     name = model_slug(model)

@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from ..answers import enumerate_answers
+from ..answers import ENUMERATION_LIMIT, enumerate_answers
 from ..errors import UsageError
 from ..folder import read_manifest, seal
 from ..registry import get_task
@@ -52,9 +52,6 @@ TIERS: dict[str, float] = {"easy": 0.9, "medium": 0.5}
 DECIMALS = 6
 #: Monte Carlo decodes per setting when the exact computation is too large.
 SAMPLES = 2000
-#: The largest answer set enumerated for calibration (larger sets are reported as not enumerable: their exact
-#: computation and even their Monte Carlo estimate cost seconds per row).
-ENUMERATION_LIMIT = 10_000
 #: Least budget of each exact computation in calibration (see `parallelbench.reference_decoding.exact.MAX_WORK`).
 #: The budget grows with what the Monte Carlo estimate would cost (`MONTE_CARLO_OPS_PER_WORK` elementary operations
 #: per work unit), so a setting is computed exactly whenever that is about as cheap as estimating it.

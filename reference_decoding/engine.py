@@ -127,17 +127,17 @@ def step_counts(length: int, tokens_per_step: int | None = None, steps: int | No
         The per-step counts (they sum to `length`); one step of `length` when neither is given.
     """
     if tokens_per_step is not None and steps is not None:
-        raise ValueError("give tokens_per_step or steps, not both")
+        raise UsageError("give tokens_per_step or steps, not both")
     if length < 1:
-        raise ValueError(f"length must be at least 1; got {length!r}")
+        raise UsageError(f"length must be at least 1; got {length!r}")
     if tokens_per_step is not None:
         if not isinstance(tokens_per_step, (int, np.integer)) or tokens_per_step < 1:
-            raise ValueError(f"tokens_per_step must be a positive int; got {tokens_per_step!r}")
+            raise UsageError(f"tokens_per_step must be a positive int; got {tokens_per_step!r}")
         full, rest = divmod(length, int(tokens_per_step))
         return [int(tokens_per_step)] * full + ([rest] if rest else [])
     if steps is not None:
         if not isinstance(steps, (int, np.integer)) or not 1 <= steps <= length:
-            raise ValueError(f"steps must be an int from 1 to the (block) length {length}; got {steps!r}")
+            raise UsageError(f"steps must be an int from 1 to the (block) length {length}; got {steps!r}")
         base, rest = divmod(length, int(steps))
         return [base + 1] * rest + [base] * (int(steps) - rest)
     return [length]
@@ -154,7 +154,7 @@ def round_probabilities(probs: np.ndarray, softmax_dtype: str = "float64") -> np
         softmax_dtype: One of `SOFTMAX_DTYPES`.
     """
     if softmax_dtype not in SOFTMAX_DTYPES:
-        raise ValueError(f"softmax_dtype must be one of {', '.join(SOFTMAX_DTYPES)}; got {softmax_dtype!r}")
+        raise UsageError(f"softmax_dtype must be one of {', '.join(SOFTMAX_DTYPES)}; got {softmax_dtype!r}")
     probs = np.asarray(probs, dtype=np.float64)
     if softmax_dtype == "bfloat16":  # round-to-nearest-even on the top 16 bits of float32
         bits = probs.astype(np.float32).view(np.uint32)
@@ -206,7 +206,7 @@ def summarize(probs: np.ndarray, temperature: float, rng: np.random.Generator,
     """
     probs = np.asarray(probs, dtype=np.float64)
     if temperature < 0:
-        raise ValueError(f"temperature must be >= 0; got {temperature!r}")
+        raise UsageError(f"temperature must be >= 0; got {temperature!r}")
     if temperature > 0 and temperature != 1:
         with np.errstate(divide="ignore"):
             logits = np.log(probs) / temperature
@@ -288,11 +288,11 @@ def block_plan(length: int, block_length: int | None, tokens_per_step: int | Non
     """
     block = length if block_length is None else block_length
     if not isinstance(block, (int, np.integer)) or block < 1:
-        raise ValueError(f"block_length must be a positive int; got {block_length!r}")
+        raise UsageError(f"block_length must be a positive int; got {block_length!r}")
     blocks = [(start, min(start + block, length)) for start in range(0, length, block)]
     if steps is not None:
         if not isinstance(steps, (int, np.integer)) or steps < 1 or steps % len(blocks):
-            raise ValueError(
+            raise UsageError(
                 f"steps must be a positive multiple of the number of blocks ({len(blocks)}); got {steps!r}")
         steps = steps // len(blocks)
     plan = [(index, count) for index, (start, end) in enumerate(blocks)
@@ -330,15 +330,15 @@ class DecodeSettings:
     def __post_init__(self) -> None:
         try:
             if self.rule not in RULES:
-                raise ValueError(f"rule must be one of {', '.join(RULES)}; got {self.rule!r}")
+                raise UsageError(f"rule must be one of {', '.join(RULES)}; got {self.rule!r}")
             if self.factor_mode not in FACTOR_MODES:
-                raise ValueError(f"factor_mode must be one of {', '.join(FACTOR_MODES)}; got {self.factor_mode!r}")
+                raise UsageError(f"factor_mode must be one of {', '.join(FACTOR_MODES)}; got {self.factor_mode!r}")
             if self.dynamic and (self.tokens_per_step is not None or self.steps is not None):
-                raise ValueError(f"the {self.rule} rule chooses its own step sizes; do not give tokens_per_step or steps")
+                raise UsageError(f"the {self.rule} rule chooses its own step sizes; do not give tokens_per_step or steps")
             if self.rule == "threshold" and (self.threshold is None or not 0 <= self.threshold <= 1):
-                raise ValueError(f"the threshold rule needs threshold in [0, 1]; got {self.threshold!r}")
+                raise UsageError(f"the threshold rule needs threshold in [0, 1]; got {self.threshold!r}")
             if self.rule == "factor" and (self.factor is None or self.factor <= 0):
-                raise ValueError(f"the factor rule needs factor > 0; got {self.factor!r}")
+                raise UsageError(f"the factor rule needs factor > 0; got {self.factor!r}")
             self.plan()  # checks the schedule against the length
         except UsageError:
             raise

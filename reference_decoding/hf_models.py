@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
 from .masked_lm import MaskedLM, accepts_position_ids, torch
 from .native_checkpoint import NATIVE_ARCHITECTURES, has_tokenizer_files, load_native_model, load_tokenizer
 from .tiny import is_tiny_folder, load_tiny
@@ -111,7 +112,7 @@ def conventions(kind: str, tokenizer: Any) -> dict[str, Any]:
                 "stop_ids": stops or ((eos,) if eos is not None else ()), "shift": False, "attention": "2d",
                 "position_ids": True}
     if tokenizer.mask_token_id is None:
-        raise ValueError(f"the tokenizer of this {kind or 'model'} has no mask token; it is not a masked LM")
+        raise UsageError(f"the tokenizer of this {kind or 'model'} has no mask token; it is not a masked LM")
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (eos if eos is not None else 0)
     if kind == "dream":
         stops = _token_ids(tokenizer, ["<|endoftext|>", "<|im_end|>"])
@@ -183,7 +184,7 @@ def without_tokenizer(model: Any, kind: str, folder: Path, *, softmax_dtype: str
     eos = config.get("eos_token_id")
     mask = config.get("mask_token_id", LLADA_MASK_ID if kind == "llada" else None)
     if mask is None:
-        raise ValueError(f"{folder}: config.json names no mask_token_id and there is no tokenizer to find it")
+        raise UsageError(f"{folder}: config.json names no mask_token_id and there is no tokenizer to find it")
 
     def unavailable(*args: Any) -> Any:
         raise FileNotFoundError(f"{folder} has no tokenizer files (tokenizer.json, or vocab.json + merges.txt): "

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import UsageError
 from .engine import SOFTMAX_DTYPES, Proposal
 
 MISSING_TORCH = (
@@ -88,9 +89,9 @@ class MaskedLM:
 
     def __post_init__(self) -> None:
         if self.attention not in ATTENTION_FORMATS:
-            raise ValueError(f"attention must be one of {', '.join(ATTENTION_FORMATS)}; got {self.attention!r}")
+            raise UsageError(f"attention must be one of {', '.join(ATTENTION_FORMATS)}; got {self.attention!r}")
         if self.softmax_dtype not in SOFTMAX_DTYPES:
-            raise ValueError(f"softmax_dtype must be one of {', '.join(SOFTMAX_DTYPES)}; got {self.softmax_dtype!r}")
+            raise UsageError(f"softmax_dtype must be one of {', '.join(SOFTMAX_DTYPES)}; got {self.softmax_dtype!r}")
 
     @property
     def device(self) -> torch.device:
@@ -140,12 +141,12 @@ class MaskedLM:
         """
         ids = torch.as_tensor(input_ids, dtype=torch.long, device=self.device)
         if ids.dim() != 2:
-            raise ValueError(f"input_ids must be (batch, sequence); got shape {tuple(ids.shape)}")
+            raise UsageError(f"input_ids must be (batch, sequence); got shape {tuple(ids.shape)}")
         attention = None
         if attention_mask is not None:
             attention = torch.as_tensor(attention_mask, device=self.device).bool()
             if attention.shape != ids.shape:
-                raise ValueError(f"attention_mask has shape {tuple(attention.shape)}, input_ids {tuple(ids.shape)}")
+                raise UsageError(f"attention_mask has shape {tuple(attention.shape)}, input_ids {tuple(ids.shape)}")
             attention = None if bool(attention.all()) else attention
         return logits_of(self.model(**self.model_inputs(ids, attention)))
 
@@ -209,7 +210,7 @@ def propose_from_logits(logits: torch.Tensor, temperature: float, uniforms: torc
         Four (N,) tensors: int64 values and float64 confidence, margin and entropy.
     """
     if temperature < 0:
-        raise ValueError(f"temperature must be >= 0; got {temperature!r}")
+        raise UsageError(f"temperature must be >= 0; got {temperature!r}")
     probs = _probabilities(logits, temperature, softmax_dtype)
     if temperature > 0:
         cdf = torch.cumsum(probs, dim=-1)
@@ -270,11 +271,11 @@ class MaskedLMDenoiser:
             length: Answer slots per sample.
         """
         if not prompts:
-            raise ValueError("a batch needs at least one prompt")
+            raise UsageError("a batch needs at least one prompt")
         if length < 1:
-            raise ValueError(f"length must be at least 1; got {length!r}")
+            raise UsageError(f"length must be at least 1; got {length!r}")
         if lm.shift and min(len(prompt) for prompt in prompts) < 1:
-            raise ValueError("a shifted model needs at least one prompt token before the answer")
+            raise UsageError("a shifted model needs at least one prompt token before the answer")
         self.lm = lm
         self.length = length
         self.device = lm.device
@@ -291,7 +292,7 @@ class MaskedLMDenoiser:
         batch = self.prompt_ids.shape[0]
         rows = np.arange(batch) if rows is None else np.asarray(rows, dtype=np.int64)
         if tokens.shape != (len(rows), self.length) or masked.shape != tokens.shape:
-            raise ValueError(
+            raise UsageError(
                 f"expected tokens and masked of shape ({len(rows)}, {self.length}); got {tokens.shape} and "
                 f"{masked.shape} (this denoiser holds {batch} prompts: pass `rows` when decoding fewer)")
         return rows

@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from ..errors import UsageError
 from .native_dream import DreamConfig, DreamModel
 from .native_llada import LLaDAConfig, LLaDAModel
 
@@ -58,11 +59,11 @@ def build_model(config: Mapping[str, Any]) -> torch.nn.Module:
     """Build the native model of a config.json with uninitialised weights on the current default device.
 
     Raises:
-        ValueError: The model type is not LLaDA or Dream, or the config asks for an option not implemented.
+        UsageError: The model type is not LLaDA or Dream, or the config asks for an option not implemented.
     """
     kind = str(config.get("model_type", "")).lower()
     if kind not in NATIVE_ARCHITECTURES:
-        raise ValueError(f"model_type {config.get('model_type')!r} has no native implementation "
+        raise UsageError(f"model_type {config.get('model_type')!r} has no native implementation "
                          f"(known: {', '.join(NATIVE_ARCHITECTURES)})")
     read, model_class = NATIVE_ARCHITECTURES[kind]
     return model_class(read(config))
@@ -96,7 +97,7 @@ def load_weights(model: torch.nn.Module, folder: str | Path, device: torch.devic
         dtype: Their dtype (each tensor is converted alone, on `device`).
 
     Raises:
-        ValueError: The checkpoint lacks parameters of the model or holds tensors the model does not have, or
+        UsageError: The checkpoint lacks parameters of the model or holds tensors the model does not have, or
             a tensor has the wrong shape.
     """
     from safetensors import safe_open
@@ -112,13 +113,13 @@ def load_weights(model: torch.nn.Module, folder: str | Path, device: torch.devic
                     continue
                 tensor = shard.get_tensor(key)
                 if tuple(tensor.shape) != tuple(expected[key].shape):
-                    raise ValueError(f"{path.name}: {key} has shape {tuple(tensor.shape)}, the config implies "
+                    raise UsageError(f"{path.name}: {key} has shape {tuple(tensor.shape)}, the config implies "
                                      f"{tuple(expected[key].shape)}")
                 tensors[key] = torch.nn.Parameter(tensor.to(dtype), requires_grad=False)
         model.load_state_dict(tensors, strict=False, assign=True)
     missing = [name for name, parameter in model.named_parameters() if parameter.is_meta]
     if missing or unexpected:
-        raise ValueError(f"{folder}: the checkpoint does not match the {type(model).__name__} its config describes: "
+        raise UsageError(f"{folder}: the checkpoint does not match the {type(model).__name__} its config describes: "
                          f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}, "
                          f"unexpected {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}")
 
@@ -165,7 +166,7 @@ def _bpe_tokenizer(folder: Path, added: Mapping[str, Any]) -> Any:
                                                lstrip=token.get("lstrip", False), rstrip=token.get("rstrip", False),
                                                normalized=token.get("normalized", False), special=True)])
         if backend.token_to_id(token["content"]) != int(token_id):
-            raise ValueError(f"{folder}: added token {token['content']!r} would get id "
+            raise UsageError(f"{folder}: added token {token['content']!r} would get id "
                              f"{backend.token_to_id(token['content'])}, tokenizer_config.json says {token_id}")
     return backend
 

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch.nn import functional
 
+from ..errors import UsageError
 from .native_layers import RMSNorm, attend, key_mask, positions_from_mask, rotary_tables, rotate
 
 MODEL_TYPE = "dream"
@@ -63,11 +64,11 @@ class DreamConfig:
             ValueError: RoPE scaling, sliding-window attention or an activation other than SiLU.
         """
         if config.get("rope_scaling"):
-            raise ValueError(f"Dream config: rope_scaling={config['rope_scaling']!r} is not supported")
+            raise UsageError(f"Dream config: rope_scaling={config['rope_scaling']!r} is not supported")
         if config.get("use_sliding_window"):
-            raise ValueError("Dream config: use_sliding_window=true is not supported")
+            raise UsageError("Dream config: use_sliding_window=true is not supported")
         if config.get("hidden_act", "silu") != "silu":
-            raise ValueError(f"Dream config: hidden_act={config['hidden_act']!r} is not supported (only 'silu')")
+            raise UsageError(f"Dream config: hidden_act={config['hidden_act']!r} is not supported (only 'silu')")
         fields = {name: type(default)(config[name]) for name, default in vars(cls()).items() if config.get(name)
                   is not None}
         if config.get("num_key_value_heads") is None and "num_attention_heads" in config:

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch.nn import functional
 
+from ..errors import UsageError
 from .native_layers import RMSNorm, attend, key_mask, positions_from_mask, rotary_tables, rotate
 
 MODEL_TYPE = "llada"
@@ -91,9 +92,9 @@ class LLaDAConfig:
         settings = {**OFFICIAL_DEFAULTS, **config}
         for key, value in REQUIRED.items():
             if settings[key] != value:
-                raise ValueError(f"LLaDA config: {key}={settings[key]!r} is not supported (only {value!r})")
+                raise UsageError(f"LLaDA config: {key}={settings[key]!r} is not supported (only {value!r})")
         if settings["bias_for_layer_norm"]:
-            raise ValueError("LLaDA config: bias_for_layer_norm=true is not supported")
+            raise UsageError("LLaDA config: bias_for_layer_norm=true is not supported")
         d_model, n_heads = int(settings["d_model"]), int(settings["n_heads"])
         return cls(
             d_model=d_model, n_layers=int(settings["n_layers"]), n_heads=n_heads,

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
+
 #: The default parallelism range of the area under the curve, in tokens per step.
 PARALLELISM_RANGE: tuple[float, float] = (1.0, 8.0)
 
@@ -61,12 +63,12 @@ def area_under_curve(points: Sequence[tuple[float, float]],
     """
     low, high = parallelism
     if not 0 < low < high:
-        raise ValueError(f"parallelism must be (low, high) with 0 < low < high; got {parallelism!r}")
+        raise UsageError(f"parallelism must be (low, high) with 0 < low < high; got {parallelism!r}")
     if not points:
-        raise ValueError("a curve needs at least one point")
+        raise UsageError("a curve needs at least one point")
     ordered = sorted((math.log2(x), y) for x, y in points if x > 0)
     if len(ordered) != len(points):
-        raise ValueError("tokens per step must be positive")
+        raise UsageError("tokens per step must be positive")
     xs = [x for x, _ in ordered]
     ys = [y for _, y in ordered]
 
@@ -103,7 +105,7 @@ def speed_quality(records: Iterable[Mapping[str, Any]],
     for record in records:
         missing = [key for key in ("task", "model", "tokens_per_step", "accuracy") if key not in record]
         if missing:
-            raise ValueError(f"a speed-quality record needs {', '.join(missing)}: {dict(record)!r}")
+            raise UsageError(f"a speed-quality record needs {', '.join(missing)}: {dict(record)!r}")
         groups.setdefault((str(record["task"]), str(record["model"])), []).append(record)
     curves = []
     for (task, model), members in sorted(groups.items()):
@@ -189,7 +191,7 @@ def plot_curves(curves: Sequence[Curve], path: str | os.PathLike[str], *, column
     import matplotlib.pyplot as plt
 
     if not curves:
-        raise ValueError("no curves to plot")
+        raise UsageError("no curves to plot")
     tasks = sorted({curve.task for curve in curves})
     columns = max(1, min(columns, len(tasks)))
     rows = math.ceil(len(tasks) / columns)

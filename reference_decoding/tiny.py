@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import UsageError
 from ..generators.waiting_line import OPERATIONS, VOCABULARIES
 from ..validators.waiting_line import sort_key
 from .masked_lm import MaskedLM, torch
@@ -58,7 +59,7 @@ class TinyVocab:
         self.tokens: list[str] = [*_structure_tokens(), *name_slots, *sorted(set(items) - set(name_slots))]
         self.ids = {token: index for index, token in enumerate(self.tokens)}
         if len(self.ids) != len(self.tokens):
-            raise ValueError("an item collides with a structure token")
+            raise UsageError("an item collides with a structure token")
         self.first_item = len(_structure_tokens())
 
     @classmethod
@@ -106,7 +107,7 @@ class TinyVocab:
             return {}
         people = list(dict.fromkeys([*reference["input"], *([reference["item"]] if reference.get("item") else [])]))
         if len(people) > NAME_SLOTS:
-            raise ValueError(f"the tiny model handles at most {NAME_SLOTS} people in a row; got {len(people)}")
+            raise UsageError(f"the tiny model handles at most {NAME_SLOTS} people in a row; got {len(people)}")
         slots = np.sort(rng.choice(NAME_SLOTS, size=len(people), replace=False))
         ordered = sorted(people, key=sort_key("names"))
         return {person: f"name:{slot}" for person, slot in zip(ordered, slots.tolist())}
@@ -163,11 +164,11 @@ def answer_slots(row: Mapping[str, Any]) -> int:
     """Return the number of answer units of a row: the ``[MASK]`` entries of its output format.
 
     Raises:
-        ValueError: For a row the tiny model cannot decode (see `unsupported_reason`).
+        UsageError: For a row the tiny model cannot decode (see `unsupported_reason`).
     """
     reason = unsupported_reason(row)
     if reason:
-        raise ValueError(reason)
+        raise UsageError(reason)
     return len(json.loads(row["output_format"]))
 
 
@@ -199,12 +200,12 @@ class TinyConfig:
         for name in ("vocab_size", "d_model", "layers", "heads", "ff", "max_index"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int; got {value!r}")
+                raise UsageError(f"{name} must be a positive int; got {value!r}")
         for name in ("sep_id", "mask_id"):
             if not 0 <= getattr(self, name) < self.vocab_size:
-                raise ValueError(f"{name} must be a token id below vocab_size; got {getattr(self, name)!r}")
+                raise UsageError(f"{name} must be a token id below vocab_size; got {getattr(self, name)!r}")
         if self.d_model % self.heads:
-            raise ValueError(f"d_model ({self.d_model}) must be a multiple of heads ({self.heads})")
+            raise UsageError(f"d_model ({self.d_model}) must be a multiple of heads ({self.heads})")
 
 
 class _Block(torch.nn.Module):
@@ -296,7 +297,7 @@ def tiny_masked_lm(model: TinyDenoiserModel, vocab: TinyVocab, name: str = "tiny
     def encode(row: Mapping[str, Any]) -> list[int]:
         reason = unsupported_reason(row)
         if reason:
-            raise ValueError(reason)
+            raise UsageError(reason)
         reference = json.loads(row["reference"])
         return vocab.encode(reference, None, vocab.name_slots(reference, row_rng(row)))[0]
 
@@ -346,7 +347,7 @@ def load_tiny(folder: str | Path, device: str = "cpu") -> MaskedLM:
     tokens = config["tokens"]
     vocab = TinyVocab(tokens[len(_structure_tokens()):])
     if vocab.tokens != tokens:
-        raise ValueError(f"{folder / CONFIG_FILE}: its vocabulary does not match this version of the tiny model")
+        raise UsageError(f"{folder / CONFIG_FILE}: its vocabulary does not match this version of the tiny model")
     model = TinyDenoiserModel(TinyConfig(**config["model"]))
     model.load_state_dict(torch.load(folder / WEIGHTS_FILE, map_location=device, weights_only=True))
     return tiny_masked_lm(model.to(device), vocab, name=f"tiny:{folder.name}")

@@ -28,6 +28,7 @@ from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version as package_version
 from typing import Protocol
 
+from ..errors import ParallelBenchError, UsageError
 from .harper_rules import UNCOUNTED_RULES
 
 #: Environment variable naming the default backend ("harper" or "languagetool").
@@ -55,7 +56,7 @@ LANGUAGETOOL_COUNTED_ISSUE_TYPES: frozenset[str] = frozenset({"grammar", "duplic
 _REPEATED_WORD = re.compile(r"\b([A-Za-z]+(?:'[A-Za-z]+)?)\s+\1\b", re.IGNORECASE)
 
 
-class GrammarBackendUnavailable(RuntimeError):
+class GrammarBackendUnavailable(ParallelBenchError, RuntimeError):
     """A grammar backend was asked for but cannot run here; the message says how to make it available."""
 
 
@@ -239,7 +240,7 @@ def backend_name(name: str | None = None) -> str:
 @lru_cache(maxsize=None)
 def _build(name: str) -> GrammarBackend:
     if name not in _BACKENDS:
-        raise ValueError(f"unknown grammar backend {name!r}; known: {', '.join(sorted(_BACKENDS))}")
+        raise UsageError(f"unknown grammar backend {name!r}; known: {', '.join(sorted(_BACKENDS))}")
     return _BACKENDS[name]()
 
 
@@ -253,7 +254,7 @@ def get_backend(name: str | None = None) -> GrammarBackend:
         The backend.
 
     Raises:
-        ValueError: For an unknown name.
+        UsageError: For an unknown name.
         GrammarBackendUnavailable: When the backend cannot run here (the message says what to install).
     """
     return _build(backend_name(name))
