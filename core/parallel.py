@@ -181,7 +181,7 @@ def generate_tasks(tasks: Sequence[str], n: int | None = None, seed: int = 0, *,
     """
     result: dict[str, list[dict[str, Any]]] = {get_task(task).name: [] for task in tasks}
     jobs = plan_jobs(dict.fromkeys(result, "rows"), n, seed, params)
-    for job, rows in _run(jobs, workers, progress, "generating"):
+    for job, rows in _run(jobs, workers, progress, "generating rows"):
         result[job[0]].extend(rows)
     return result
 
@@ -222,7 +222,7 @@ def write_tasks(paths: dict[str, Path], n: int | None = None, seed: int = 0, *, 
         by_file = workers > 1 and hasattr(os, "sendfile")
         if by_file:
             parts = Path(tempfile.mkdtemp(prefix=".parts-", dir=next(iter(staging.values())).parent))
-        for job, encoded in _run(jobs, workers, progress, "generating",
+        for job, encoded in _run(jobs, workers, progress, "generating rows",
                                  functools.partial(_work_by_form, str(parts)) if by_file else work):
             writer = writers[job[0]]
             if job[5] == ".parquet":
