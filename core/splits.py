@@ -103,7 +103,7 @@ def assemble_splits(tasks: Sequence[str], sizes: Mapping[str, int | None], *, wo
     check_splits(sizes)
     names = [get_task(task).name for task in tasks]
     result: dict[str, dict[str, list[dict[str, Any]]]] = {name: {} for name in names}
-    with worker_pool(workers) as pool, tqdm(unit="row", desc="generating", disable=not progress, leave=False) as bar:
+    with worker_pool(workers) as pool, tqdm(unit="row", desc="generating rows", disable=not progress, leave=False) as bar:
         for name in names:
             seen: set[str] = set()
             for split in SPLIT_SEEDS:

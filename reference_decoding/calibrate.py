@@ -348,7 +348,7 @@ def calibrate_folder(folder: str | os.PathLike[str], *, workers: int = 1, progre
     target = Path(folder)
     manifest = read_manifest(target)
     summaries = {}
-    with staged(target, copy=True) as staging, tqdm(unit="row", desc="calibrating", disable=not progress) as bar:
+    with staged(target, copy=True) as staging, tqdm(unit="row", desc="calibrating (oracle)", disable=not progress) as bar:
         for config_name in sorted(manifest["configs"]):
             test_rows: list[dict[str, Any]] = []
             for path in sorted((staging / "data" / config_name).glob("*.parquet")):
