@@ -32,6 +32,9 @@ MAX_WORDS = 7
 LEXICON_FILE = "words_to_sentence_lexicon.json"
 _POS_OF_PART = {"nouns": "noun", "verbs": "verb", "adjectives": "adjective"}
 _SUBJECTS = ("We", "They", "My friends", "Our neighbors", "The visitors")
+#: The generator version of every words_to_sentence task (`TaskSpec.version`); bump it whenever the same seed would
+#: give other rows. 3: the reference gains ``pos``, ``forms`` come from lemminflect.
+GENERATOR_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,7 @@ def _make_case(config: WordsToSentenceConfig, rng: RowRandom) -> tuple[dict[str,
     words = draw_words(rng, config.tier, config.n_words)
     reference = {
         "words": [w.word for w in words],
+        "pos": {w.word: w.pos for w in words},
         "forms": {w.word: validator.inflections(w.word, w.pos) for w in words},
     }
     return reference, gold_sentence(words, rnd.choice(rng, _SUBJECTS)), words
@@ -218,6 +222,7 @@ def _spec(tier: str, n_words: int, name: str) -> TaskSpec:
         defaults={"tier": tier, "n_words": n_words},
         generate=generate,
         check=validator.check,
+        version=GENERATOR_VERSION,
     )
 
 

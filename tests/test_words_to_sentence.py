@@ -82,16 +82,95 @@ def test_details_report_each_part_and_the_backend():
     ("throw", "verb", "threw"), ("throw", "verb", "thrown"), ("bake", "verb", "baking"), ("stop", "verb", "stopped"),
     ("cry", "verb", "cried"), ("knife", "noun", "knives"), ("box", "noun", "boxes"), ("happy", "adjective", "happier"),
     ("big", "adjective", "biggest"), ("dream", "verb", "dreamt"), ("dream", "verb", "dreamed"),
+    ("withdraw", "verb", "withdrew"), ("fisherman", "noun", "fishermen"), ("hypothesis", "noun", "hypotheses"),
+    ("oasis", "noun", "oases"), ("leave", "verb", "left"), ("build", "verb", "building"), ("cafe", "noun", "cafes"),
+    ("child", "noun", "children"), ("leaf", "noun", "leaves"),
 ])
 def test_inflections_include(word, pos, form):
     assert form in val.inflections(word, pos)
 
 
 @pytest.mark.parametrize("word, pos, form", [
+    # derived words that are other words, and forms made by rule that are other words
+    ("cafe", "noun", "caves"), ("live", "verb", "liver"), ("live", "adjective", "liver"), ("flat", "adjective", "flatter"),
+    ("clean", "adjective", "cleaner"), ("warm", "adjective", "warmer"), ("stay", "verb", "staid"), ("stay", "verb", "staves"),
     ("see", "verb", "seed"), ("bank", "noun", "banker"), ("farm", None, "farmer"), ("ball", None, "balloon"),
+    # invented forms
+    ("amazing", "adjective", "amazinger"), ("listen", "verb", "listenned"), ("child", "noun", "childs"),
+    ("withdraw", "verb", "withdrawed"), ("fisherman", "noun", "fishermans"), ("braces", "noun", "braceses"),
+    ("rapids", "noun", "rapidses"), ("bored", "adjective", "boreder"),
 ])
-def test_inflections_exclude_other_words(word, pos, form):
+def test_inflections_exclude_other_words_and_invented_forms(word, pos, form):
     assert form not in val.inflections(word, pos)
+
+
+def test_no_lexicon_word_gets_a_form_outside_the_dictionary():
+    """Every stored form lemmatizes back to its word; where the dictionary knows it in that part of speech, as it."""
+    import lemminflect
+
+    for words in gen.lexicon().values():
+        for w in words:
+            upos = val.UPOS[w.pos]
+            for form in val.inflections(w.word, w.pos)[1:]:
+                assert w.word in lemminflect.getLemma(form, upos), (w.word, form)
+                known = lemminflect.getAllLemmas(form)
+                assert upos not in known or w.word in known[upos], (w.word, form, known)
+
+
+@pytest.mark.parametrize("required, pos, sentence", [
+    ("withdraw", "verb", "She withdrew the money from her account."),
+    ("fisherman", "noun", "Two fishermen sat on the dock."),
+    ("hypothesis", "noun", "The scientists tested both hypotheses."),
+    ("oasis", "noun", "The travelers rested at the oases."),
+    ("shave", "verb", "His face was freshly shaven."),  # known to lemminflect only from the lemma side
+    ("cafe", "noun", "We visited two cafes downtown."),
+    ("flat", "adjective", "The road was flat."),
+])
+def test_real_inflections_score_as_used(required, pos, sentence):
+    row = _row([required], {required: val.inflections(required, pos)})
+    row["reference"] = json.dumps({**json.loads(row["reference"]), "pos": {required: pos}})
+    verdict = pb.score(row, sentence)
+    assert verdict.details["words_used"] == {required: True}, verdict.reason
+
+
+@pytest.mark.parametrize("required, pos, sentence", [
+    ("cafe", "noun", "Bats live in the caves."),
+    ("live", "verb", "The doctor examined his liver."),
+    ("flat", "adjective", "Do not flatter the boss."),
+    ("clean", "adjective", "The cleaner arrived early."),
+    ("ball", "noun", "The boy held a red balloon."),
+    ("ball", "noun", "The boy held a red bal."),  # a cut token
+    ("ball", "noun", "The boy held a red ballball."),  # a fused token
+    ("listen", "verb", "They listenned to music."),
+    ("amazing", "adjective", "The show was amazinger."),
+    ("see", "verb", "The farmer planted a seed."),
+    ("stay", "verb", "The staid old man sat down."),
+])
+def test_other_words_cut_fused_and_invented_forms_do_not_count(required, pos, sentence):
+    row = _row([required], {required: val.inflections(required, pos)})
+    row["reference"] = json.dumps({**json.loads(row["reference"]), "pos": {required: pos}})
+    verdict = pb.score(row, sentence)
+    assert verdict.details["words_used"] == {required: False} and not verdict.correct
+
+
+@pytest.mark.parametrize("token, word, pos, expected", [
+    ("shaven", "shave", "verb", True), ("withdrew", "withdraw", "verb", True), ("oases", "oasis", "noun", True),
+    ("flatter", "flat", "adjective", False), ("caves", "cafe", "noun", False), ("liver", "live", "adjective", False),
+    ("listenned", "listen", "verb", False), ("shave", "shave", "verb", False), ("balloon", "ball", "noun", False),
+])
+def test_lemmatizes_to_reads_the_dictionary_and_rejects_other_words(token, word, pos, expected):
+    assert val.lemmatizes_to(token, word, pos) is expected
+
+
+def test_rows_without_pos_or_forms_accept_noun_and_verb_forms():
+    assert pb.score(_row(["paint"]), "She painted the fence.").details["words_used"] == {"paint": True}
+    assert pb.score(_row(["paint"]), "The paints dried.").details["words_used"] == {"paint": True}
+    assert pb.score(_row(["paint"]), "The painter left.").details["words_used"] == {"paint": False}
+
+
+def test_unknown_part_of_speech_is_a_clear_error():
+    with pytest.raises(ValueError, match="part of speech"):
+        val.inflections("ball", "preposition")
 
 
 def test_multi_word_requirement_inflects_its_last_word():
