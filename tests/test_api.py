@@ -16,7 +16,7 @@ GOLDEN = {
     "waiting_line/sort": "f069725d8ceb6721f98244e620be66d1d5f2394f28c3c4e4ca18313400e4bfcb",
     "waiting_line/insert_random": "231021bc843e9b58eaaea61e8b44115eeaf81c64b4f91130ba1c1b2884b1d497",
     "list_ops/replace_index": "79fdb72a34630a97b792a282e4d4167ab363f37d074f58c39dfb87a4dcb68597",
-    "words_to_sentence/hard": "888caf8e57c32ad9419393877cebcdc8dacf407b9ae2ce727fc66cccc28bf648",
+    "words_to_sentence/hard": "ab5a83e7b241d7012fbb84547c221ca38472cecf51a97a13be865850b302b522",
     "paraphrase_summarize/summarize": "45597a3dfd2a7b8ea5ff9b40b97b1039f0a65c74d88b40c952fe1146d7674aa0",
 }
 

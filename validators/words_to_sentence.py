@@ -1,6 +1,8 @@
 """Checks for the word-constraint sentence tasks: every required word used, exactly one sentence, grammatical.
 
-The three parts are reported separately in the details and the verdict needs all of them:
+An answer longer than `MAX_ANSWER_CHARS` (500 characters) is not the one sentence asked for: it scores 0 with that
+reason before any check. Otherwise three parts are reported separately in the details and the verdict needs all
+of them:
 
 - Words: each required word must appear as a whole word, itself or one of its real inflections for its part of
   speech (``threw`` for ``throw``, ``dogs`` for ``dog``, ``fishermen`` for ``fisherman``), taken from lemminflect's
@@ -14,13 +16,16 @@ The three parts are reported separately in the details and the verdict needs all
   letters are split at any non-letter, so ``dog's`` contains ``dog`` and ``ice-cream`` matches ``ice cream``. A
   multi-word requirement (``parking lot``) must appear as consecutive words with only its last word inflected
   (``parking lots``).
-- One sentence: exactly one sentence (a ``.``, ``!`` or ``?`` followed by more text starts another; so does a line
-  break between two pieces of text). Common abbreviations (``Mr.``, ``p.m.``) do not end a sentence.
+- One sentence: exactly one sentence. A ``.``, ``!`` or ``?`` followed by a space and more text starts another, and
+  so does one followed directly by a capital letter (``ball.His``) or a line break between two pieces of text.
+  Common abbreviations (``Mr.``, ``p.m.``), initials (``J. K.``, ``J.K.``, ``U.S.``), decimals (``3.5``) and an
+  ellipsis followed by a lowercase word do not end a sentence.
 - Grammar: no counted error from the grammar backend (`parallelbench.scoring.grammar`).
 
 A row's reference holds ``words`` (in prompt order), ``pos`` (each word's part of speech) and ``forms`` (the accepted
 forms of each word, made by `inflections` at generation); without ``pos`` a word may be used as a noun or a verb,
 and without ``forms`` they are made at scoring.
+
 Lenient mode forgives an "Answer:" prefix, a code fence, wrapping quotes and a missing final full stop; strict mode
 takes the text as it is and wants it to end with ``.``, ``!`` or ``?``.
 """
@@ -47,9 +52,17 @@ DEFAULT_PARTS_OF_SPEECH = ("noun", "verb")
 _ABBREVIATIONS = frozenset({
     "mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "mt", "vs", "etc", "e.g", "i.e", "a.m", "p.m", "approx", "no",
 })
-_BOUNDARY = re.compile(r"(?:[.!?]+|\u2026)[\"'\u201d\u2019)\]]*\s+(?=\S)|\s*\n\s*(?=\S)")
+#: End punctuation (with closing quotes or brackets) followed by a space, or directly by a letter ("ball.His"),
+#: or a line break; `count_sentences` decides which of these end a sentence.
+_BOUNDARY = re.compile(r"(?:[.!?]+|\u2026)[\"'\u201d\u2019)\]]*(?:\s+(?=\S)|(?=[^\W\d_]))|\s*\n\s*(?=\S)")
+#: Initials and dotted capitals before a full stop: "J" (of "J. K."), "J.K", "U.S".
+_INITIALS = re.compile(r"(?:[^\W\d_]\.)*[^\W\d_]")
 _LETTERS = re.compile(r"[^\W\d_]+")
 _WRAPPING_QUOTES = "\"'\u201c\u201d\u2018\u2019"
+#: The longest answer judged, in characters: one sentence with up to 7 required words takes far fewer (the longest
+#: of 9,000 gold sentences has 160), so a longer answer is not the one sentence asked for. It is rejected before any
+#: other check, so no check ever reads only a prefix (the grammar backend reads at most 5,000 characters).
+MAX_ANSWER_CHARS = 500
 
 
 def tokens(text: str) -> list[str]:
@@ -58,9 +71,14 @@ def tokens(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=1 << 16)
+def _readings(form: str) -> dict[str, tuple[str, ...]]:
+    """lemminflect's dictionary readings of `form`: universal part of speech -> its lemmas (do not modify)."""
+    return lemminflect.getAllLemmas(form)
+
+
 def _only_reading_is(form: str, lemma: str) -> bool:
     """Whether lemminflect's dictionary reads `form` only as a form of `lemma` (no other word is spelled so)."""
-    return all(lemmas == (lemma,) for lemmas in lemminflect.getAllLemmas(form).values())
+    return all(lemmas == (lemma,) for lemmas in _readings(form).values())
 
 
 def _spellings(word: str, upos: str) -> list[tuple[str, bool]]:
@@ -120,15 +138,14 @@ def inflections(word: str, pos: str | None = None) -> list[str]:
     return [base] + sorted(prefix + form for form in forms)
 
 
-@lru_cache(maxsize=1 << 16)
 def lemmatizes_to(token: str, word: str, pos: str) -> bool:
     """Whether lemminflect's dictionary lemmatizes `token`, read as `pos`, to `word` alone.
 
-    This is the other direction of `inflections`: a form the dictionary knows only from the lemma side ("shaven"
-    for "shave") counts, under the same rule: no other word may be spelled so ("flatter" is not "flat").
+    This is the other direction of `inflections` (``getLemma(token, upos, lemmatize_oov=False)``, read from the
+    cached readings of the token): a form the dictionary knows only from the lemma side ("shaven" for "shave")
+    counts, under the same rule: no other word may be spelled so ("flatter" is not "flat").
     """
-    return (token != word and word in lemminflect.getLemma(token, UPOS[pos], lemmatize_oov=False)
-            and _only_reading_is(token, word))
+    return token != word and word in _readings(token).get(UPOS[pos], ()) and _only_reading_is(token, word)
 
 
 def uses(words: list[str], forms: list[str]) -> bool:
@@ -175,12 +192,16 @@ def count_sentences(text: str) -> int:
     count, start = 0, 0
     for boundary in _BOUNDARY.finditer(text):
         piece = text[start : boundary.start()]
-        last_word = piece.rsplit(None, 1)[-1].casefold().rstrip(".") if piece.split() else ""
-        mark = boundary.group(0)
-        if mark.startswith(".") and "\n" not in mark and last_word in _ABBREVIATIONS:
-            continue
-        if mark.startswith(("..", "\u2026")) and "\n" not in mark and text[boundary.end()].islower():
-            continue  # "He waited... then left." goes on after the ellipsis
+        last_word = piece.rsplit(None, 1)[-1].rstrip(".") if piece.split() else ""
+        mark, follower = boundary.group(0), text[boundary.end()]
+        if "\n" not in mark:
+            if not mark[-1].isspace() and not follower.isupper():
+                continue  # "e.g.", "p.m.", "example.com": no space and no capital, so no new sentence
+            if mark.startswith(".") and (last_word.casefold() in _ABBREVIATIONS
+                                         or (last_word.isupper() and _INITIALS.fullmatch(last_word))):
+                continue  # "Mr. Smith", "J. K. Rowling", "J.K. Rowling", "the U.S. Army"
+            if mark.startswith(("..", "\u2026")) and follower.islower():
+                continue  # "He waited... then left." goes on after the ellipsis
         if _LETTERS.search(piece) or any(ch.isdigit() for ch in piece):
             count += 1
         start = boundary.end()
@@ -202,32 +223,35 @@ def check(reference: dict[str, Any], prediction: str, strict: bool = False) -> S
     """Decide whether `prediction` is one grammatical sentence using every required word.
 
     Args:
-        reference: The row's reference: ``words`` and, optionally, ``forms`` (word -> accepted forms).
+        reference: The row's reference: ``words`` and, optionally, ``pos`` (word -> part of speech) and ``forms``
+            (word -> accepted forms).
         prediction: The model's output.
         strict: Take the text exactly as written and require final punctuation.
 
     Returns:
-        A `Score` of 1.0 when all three parts hold, else 0.0; details hold each part separately.
+        A `Score` of 1.0 when all three parts hold, else 0.0; details hold each part separately. An answer longer
+        than `MAX_ANSWER_CHARS` scores 0.0 with the reason "too long for one sentence" and is not checked further.
     """
     mode = "strict" if strict else "lenient"
     sentence, bare = _sentence_of(prediction, strict)
+    if len(sentence) > MAX_ANSWER_CHARS:
+        reason = (f"too long for one sentence: {len(sentence):,} characters, at most {MAX_ANSWER_CHARS} "
+                  "(not checked further)")
+        return Score(0.0, False, reason, {"mode": mode, "characters": len(sentence), "too_long": True})
     words = list(reference["words"])
-    forms = reference.get("forms") or {}
     parts = reference.get("pos") or {}
+    forms = {word: (reference.get("forms") or {}).get(word) or inflections(word, parts.get(word)) for word in words}
     found = tokens(sentence)
-    used = {}
-    for word in words:
-        pos = parts.get(word)
-        used[word] = word_used(found, word, forms.get(word) or inflections(word, pos),
-                               (pos,) if pos else DEFAULT_PARTS_OF_SPEECH)
+    used = {word: word_used(found, word, forms[word], (parts[word],) if parts.get(word) else DEFAULT_PARTS_OF_SPEECH)
+            for word in words}
     missing = [word for word in words if not used[word]]
     sentences = count_sentences(sentence)
     formatted = not strict or (bare and sentence.rstrip(_WRAPPING_QUOTES + ")").endswith((".", "!", "?")))
     one_sentence = sentences == 1 and formatted
     report = check_grammar(sentence)
     details = {
-        "mode": mode, "words_used": used, "missing_words": missing, "all_words_used": not missing,
-        "sentences": sentences, "one_sentence": one_sentence, "grammatical": report.ok, **report.details(),
+        "mode": mode, "characters": len(sentence), "too_long": False, "words_used": used, "missing_words": missing,
+        "all_words_used": not missing, "sentences": sentences, "one_sentence": one_sentence, "grammatical": report.ok, **report.details(),
     }
     if not sentence.strip():
         return Score(0.0, False, "empty prediction", details)
