@@ -1,8 +1,24 @@
-"""Shared test setup: no test may reach the network, and `datasets` caches go to a temporary folder."""
+"""Shared test setup: no test may reach the network, `datasets` caches go to a temporary folder, and tests marked
+``slow`` run only with ``pytest --runslow`` or ``PARALLELBENCH_RUN_SLOW=1``."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runslow", action="store_true", help="also run the tests marked slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--runslow") or os.environ.get("PARALLELBENCH_RUN_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: run with --runslow or PARALLELBENCH_RUN_SLOW=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True)

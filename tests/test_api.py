@@ -16,7 +16,7 @@ GOLDEN = {
     "waiting_line/sort": "55002b7d2e7bf6a565390114cabe849453c799dd3b0593c327060450dc09efa6",
     "waiting_line/insert_random": "904b09e881fb77c055b63515bb1dcd356f6a400c59bd5befacc21bb4c4659457",
     "list_ops/replace_index": "ca78235ccfe3c0e733cb05532269de45d9023d45aaf1040c51595b8e52490ec8",
-    "words_to_sentence/hard": "774a0aa5bb27b77a2b77916ef6d057814c232b551f40ab5cc2b7102cb4671937",
+    "words_to_sentence/hard": "ab5a83e7b241d7012fbb84547c221ca38472cecf51a97a13be865850b302b522",
     "paraphrase_summarize/summarize": "45597a3dfd2a7b8ea5ff9b40b97b1039f0a65c74d88b40c952fe1146d7674aa0",
 }
 
