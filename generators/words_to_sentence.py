@@ -209,10 +209,10 @@ def gold_sentence(words: list[Word], subject: str = "We") -> str:
     """Return a sentence that uses every word in its base form and is grammatical by construction.
 
     Nouns become objects ("talked about the green ball and the bench"), each taking one adjective while they last;
-    each verb follows its own "to", with "it" as object where the verb needs one ("learned to swim and to throw
-    it"; those verbs come last); each adjective left over describes "things" ("found quiet things and green
-    things"). The Link Grammar parser parses these sentences completely (scripts/lexicon_link_grammar.py
-    checks each lexicon word in its frame and stores which verbs need the object).
+    the verbs share one "to", with "it" as object where the verb needs one ("learned to swim, wait, and throw it";
+    those verbs come last); each adjective left over describes "things" ("found quiet things and green things").
+    The Link Grammar parser parses these sentences completely (scripts/lexicon_link_grammar.py checks each lexicon
+    word in its frame and stores which verbs need the object).
 
     Args:
         words: The required words with their parts of speech.
@@ -222,17 +222,17 @@ def gold_sentence(words: list[Word], subject: str = "We") -> str:
         One sentence ending with a full stop.
     """
     nouns = [w.word for w in words if w.pos == "noun"]
-    # Verbs with an object go last: Link Grammar fails "learned to fix it and to wash" but parses "learned to wash
-    # and to fix it".
-    verbs = [f"to {w.word}" for w in words if w.pos == "verb" and not w.needs_object]
-    verbs += [f"to {w.word} it" for w in words if w.pos == "verb" and w.needs_object]
+    # One "to" for all verbs, and those with an object last: Link Grammar fails "learned to fix it and to wash" and
+    # "learned to check, to wait, and to board", but parses "learned to wash and fix it", "to check, wait, and board".
+    verbs = [w.word for w in words if w.pos == "verb" and not w.needs_object]
+    verbs += [f"{w.word} it" for w in words if w.pos == "verb" and w.needs_object]
     adjectives = [w.word for w in words if w.pos == "adjective"]
     objects = [f"the {adjectives[i]} {noun}" if i < len(adjectives) else f"the {noun}" for i, noun in enumerate(nouns)]
     predicates = []
     if objects:
         predicates.append(f"talked about {_join(objects)}")
     if verbs:
-        predicates.append(f"learned {_join(verbs)}")
+        predicates.append(f"learned to {_join(verbs)}")
     if adjectives[len(nouns):]:
         # One noun phrase each: Link Grammar fails "found everything quiet and frozen" and "found everything
         # beautiful and everything modern" but parses "found beautiful things and modern things".

@@ -78,9 +78,12 @@ DANGLING_ENDINGS = frozenset({
 _ABBREVIATIONS = frozenset({
     "mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "mt", "vs", "etc", "e.g", "i.e", "a.m", "p.m", "approx", "no",
 })
-# A sentence ends at . ! ? (or an ellipsis) with closing quotes or brackets, followed by space, or directly by a
-# capital letter or an opening quote ("ball.His").
-_BOUNDARY = re.compile(r"(?:[.!?]+|\u2026)[\"'\u201d\u2019)\]]*(?:\s+|(?=[A-Z\"\u201c]))(?=\S)|\s*\n\s*(?=\S)")
+#: End punctuation (with closing quotes or brackets) followed by a space, or directly by a letter ("ball.His"),
+#: or a line break; `split_sentences` decides which of these end a sentence.
+_BOUNDARY = re.compile(r"(?:[.!?]+|\u2026)[\"'\u201d\u2019)\]]*(?:\s+(?=\S)|(?=[^\W\d_]|\u201c))|\s*\n\s*(?=\S)")
+#: Initials and dotted capitals before a full stop: "J" (of "J. K."), "J.K", "U.S".
+_INITIALS = re.compile(r"(?:[^\W\d_]\.)*[^\W\d_]")
+_HAS_CONTENT = re.compile(r"[^\W_]")
 # A run of three or more letters written twice inside one token ("riverphonyphony", "Egyptegypt").
 _FUSED = re.compile(r"([^\W\d_]{3,})\1", re.IGNORECASE)
 # A mark written twice ("??", "!!", ",,", ". ."), but not an ellipsis ("...").
@@ -123,7 +126,13 @@ class CoherenceReport:
 
 
 def split_sentences(text: str) -> list[str]:
-    """Return the sentences of `text`, each stripped (see the module docstring for where a sentence ends).
+    """Return the sentences of `text`, each stripped.
+
+    A sentence ends at ``.``, ``!``, ``?`` or an ellipsis (with any closing quotes or brackets) followed by a space
+    or directly by a capital letter ("ball.His"), and at a line break. These do not end one: a mark followed by a
+    lowercase letter with no space ("e.g.", "example.com", "3.5"), a full stop after a common abbreviation ("Mr.
+    Smith", "p.m.") or after initials ("J. K. Rowling", "the U.S. Army"), and an ellipsis followed by a lowercase
+    word ("He waited... then left.").
 
     Args:
         text: Any text.
@@ -134,24 +143,24 @@ def split_sentences(text: str) -> list[str]:
     sentences, start = [], 0
     for boundary in _BOUNDARY.finditer(text):
         piece = text[start : boundary.start()]
-        mark = boundary.group(0)
-        if "\n" not in mark and mark.startswith(".") and _continues(piece, text[boundary.end() :], mark):
+        mark, follower = boundary.group(0), text[boundary.end()]
+        if "\n" not in mark and not _ends_sentence(piece, mark, follower):
             continue
         sentences.append(piece + mark.rstrip())
         start = boundary.end()
     sentences.append(text[start:])
-    return [s.strip() for s in sentences if any(ch.isalnum() for ch in s)]
+    return [sentence.strip() for sentence in sentences if _HAS_CONTENT.search(sentence)]
 
 
-def _continues(piece: str, rest: str, mark: str) -> bool:
-    """Whether a full stop after `piece` is part of an abbreviation, an initial or an ellipsis, not a sentence end."""
-    last = piece.rsplit(None, 1)[-1] if piece.split() else ""
-    word = last.casefold().rstrip(".")
-    if word in _ABBREVIATIONS:
-        return True
-    if len(last) == 1 and last.isupper():  # an initial: "J. K. Rowling"
-        return True
-    return mark.startswith("..") and rest[:1].islower()  # "He waited... then left."
+def _ends_sentence(piece: str, mark: str, follower: str) -> bool:
+    """Whether `mark` (no line break in it), after `piece` and before the character `follower`, ends a sentence."""
+    if not mark[-1].isspace() and not (follower.isupper() or follower == "\u201c"):
+        return False  # "e.g.", "p.m.", "example.com": no space and no capital (or opening quote), so no new sentence
+    last_word = piece.rsplit(None, 1)[-1].rstrip(".") if piece.split() else ""
+    if mark.startswith(".") and (last_word.casefold() in _ABBREVIATIONS
+                                 or (last_word.isupper() and _INITIALS.fullmatch(last_word))):
+        return False  # "Mr. Smith", "J. K. Rowling", "J.K. Rowling", "the U.S. Army"
+    return not (mark.startswith(("..", "\u2026")) and follower.islower())  # "He waited... then left."
 
 
 @dataclass(frozen=True)

@@ -356,7 +356,7 @@ def test_gold_frame_puts_verbs_with_objects_last_and_gives_each_adjective_a_noun
     words = _lexicon_words("kick", "walk", "quiet", "green", "run")
     assert [w.needs_object for w in words] == [True, False, False, False, False]
     assert (gen.gold_sentence(words, "They")
-            == "They learned to walk, to run, and to kick it and found quiet things and green things.")
+            == "They learned to walk, run, and kick it and found quiet things and green things.")
 
 
 @pytest.mark.parametrize("field, value", [("tier", "expert"), ("n_words", 0), ("n_words", 8), ("n_shots", -1)])

@@ -1,7 +1,7 @@
-"""Checks for the word-constraint sentence tasks: every required word used, exactly one sentence, grammatical.
+"""Checks for the word-constraint sentence tasks: every required word used, exactly one coherent, grammatical sentence.
 
 An answer longer than `MAX_ANSWER_CHARS` (500 characters) is not the one sentence asked for: it scores 0 with that
-reason before any check. Otherwise three parts are reported separately in the details and the verdict needs all
+reason before any check. Otherwise four parts are reported separately in the details and the verdict needs all
 of them:
 
 - Words: each required word must appear as a whole word, itself or one of its real inflections for its part of
@@ -16,11 +16,14 @@ of them:
   letters are split at any non-letter, so ``dog's`` contains ``dog`` and ``ice-cream`` matches ``ice cream``. A
   multi-word requirement (``parking lot``) must appear as consecutive words with only its last word inflected
   (``parking lots``).
-- One sentence: exactly one sentence. A ``.``, ``!`` or ``?`` followed by a space and more text starts another, and
-  so does one followed directly by a capital letter (``ball.His``) or a line break between two pieces of text.
-  Common abbreviations (``Mr.``, ``p.m.``), initials (``J. K.``, ``J.K.``, ``U.S.``), decimals (``3.5``) and an
-  ellipsis followed by a lowercase word do not end a sentence.
+- One sentence: exactly one sentence, as `parallelbench.scoring.coherence.split_sentences` splits them. A ``.``,
+  ``!`` or ``?`` followed by a space and more text starts another, and so does one followed directly by a capital
+  letter (``ball.His``) or a line break between two pieces of text. Common abbreviations (``Mr.``, ``p.m.``),
+  initials (``J. K.``, ``J.K.``, ``U.S.``), decimals (``3.5``) and an ellipsis followed by a lowercase word do not
+  end a sentence.
 - Grammar: no counted error from the grammar backend (`parallelbench.scoring.grammar`).
+- Coherence: the coherence judge (`parallelbench.scoring.coherence`: a complete Link Grammar parse, real words, no
+  repeated run, no word list, fragment or truncation) finds nothing; the required words' forms count as words.
 
 A row's reference holds ``words`` (in prompt order), ``pos`` (each word's part of speech) and ``forms`` (the accepted
 forms of each word, made by `inflections` at generation); without ``pos`` a word may be used as a noun or a verb,
@@ -40,6 +43,7 @@ from typing import Any
 import lemminflect
 
 from ..schema import Score
+from ..scoring.coherence import judge_coherence, split_sentences
 from ..scoring.grammar import check_grammar
 from .parsing import as_text, unwrap
 
@@ -49,14 +53,6 @@ PARTS_OF_SPEECH = tuple(UPOS)
 #: The parts of speech tried for a word whose reference gives none.
 DEFAULT_PARTS_OF_SPEECH = ("noun", "verb")
 
-_ABBREVIATIONS = frozenset({
-    "mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "mt", "vs", "etc", "e.g", "i.e", "a.m", "p.m", "approx", "no",
-})
-#: End punctuation (with closing quotes or brackets) followed by a space, or directly by a letter ("ball.His"),
-#: or a line break; `count_sentences` decides which of these end a sentence.
-_BOUNDARY = re.compile(r"(?:[.!?]+|\u2026)[\"'\u201d\u2019)\]]*(?:\s+(?=\S)|(?=[^\W\d_]))|\s*\n\s*(?=\S)")
-#: Initials and dotted capitals before a full stop: "J" (of "J. K."), "J.K", "U.S".
-_INITIALS = re.compile(r"(?:[^\W\d_]\.)*[^\W\d_]")
 _LETTERS = re.compile(r"[^\W\d_]+")
 _WRAPPING_QUOTES = "\"'\u201c\u201d\u2018\u2019"
 #: The longest answer judged, in characters: one sentence with up to 7 required words takes far fewer (the longest
@@ -188,25 +184,8 @@ def word_used(found: list[str], word: str, forms: list[str], parts_of_speech: tu
 
 
 def count_sentences(text: str) -> int:
-    """Return how many sentences `text` holds (see the module docstring for what ends a sentence)."""
-    count, start = 0, 0
-    for boundary in _BOUNDARY.finditer(text):
-        piece = text[start : boundary.start()]
-        last_word = piece.rsplit(None, 1)[-1].rstrip(".") if piece.split() else ""
-        mark, follower = boundary.group(0), text[boundary.end()]
-        if "\n" not in mark:
-            if not mark[-1].isspace() and not follower.isupper():
-                continue  # "e.g.", "p.m.", "example.com": no space and no capital, so no new sentence
-            if mark.startswith(".") and (last_word.casefold() in _ABBREVIATIONS
-                                         or (last_word.isupper() and _INITIALS.fullmatch(last_word))):
-                continue  # "Mr. Smith", "J. K. Rowling", "J.K. Rowling", "the U.S. Army"
-            if mark.startswith(("..", "\u2026")) and follower.islower():
-                continue  # "He waited... then left." goes on after the ellipsis
-        if _LETTERS.search(piece) or any(ch.isdigit() for ch in piece):
-            count += 1
-        start = boundary.end()
-    tail = text[start:]
-    return count + (1 if _LETTERS.search(tail) or any(ch.isdigit() for ch in tail) else 0)
+    """Return how many sentences `text` holds (see `parallelbench.scoring.coherence.split_sentences`)."""
+    return len(split_sentences(text))
 
 
 def _sentence_of(prediction: object, strict: bool) -> tuple[str, bool]:
@@ -249,9 +228,12 @@ def check(reference: dict[str, Any], prediction: str, strict: bool = False) -> S
     formatted = not strict or (bare and sentence.rstrip(_WRAPPING_QUOTES + ")").endswith((".", "!", "?")))
     one_sentence = sentences == 1 and formatted
     report = check_grammar(sentence)
+    # The forms of the required words are words, even those the parser's dictionary lacks ("frisbee", "gazebo").
+    coherence = judge_coherence(sentence, known_words=[form for word in words for form in forms[word]])
     details = {
         "mode": mode, "characters": len(sentence), "too_long": False, "words_used": used, "missing_words": missing,
-        "all_words_used": not missing, "sentences": sentences, "one_sentence": one_sentence, "grammatical": report.ok, **report.details(),
+        "all_words_used": not missing, "sentences": sentences, "one_sentence": one_sentence, "grammatical": report.ok,
+        **report.details(), **coherence.details(),
     }
     if not sentence.strip():
         return Score(0.0, False, "empty prediction", details)
@@ -263,6 +245,8 @@ def check(reference: dict[str, Any], prediction: str, strict: bool = False) -> S
                         else "strict: expected the sentence alone, ending with '.', '!' or '?'")
     if not report.ok:
         problems.append("grammar error: " + "; ".join(details["grammar_errors"][:3]))
+    if not coherence.ok:
+        problems.append("incoherent: " + "; ".join(coherence.problems[:3]))
     if problems:
         return Score(0.0, False, "; ".join(problems), details)
     return Score(1.0, True, "ok", details)
