@@ -4,10 +4,15 @@
 opening, a delay, ...) filled with people (Faker's en_US name tables through `people.py`), cities, companies (a last
 name and one of Faker's en_US company suffixes), days, months and quantities. Each frame has two hand-written
 renderings with different structure: one is the source, the other the gold paraphrase. Both are grammatical by
-construction, and the core checks the gold against the validator at generation.
+construction (every gold sentence has a complete Link Grammar parse), and the core checks the gold against the
+validator at generation. The reference stores the source, its ``entities`` and its ``roles``: the facts with two
+roles that a paraphrase could exchange (who sold to whom), checked by `parallelbench.validators.roles`.
 
 `paraphrase_summarize/summarize`: a short dialogue between 2-4 people (first names) about a concrete plan (meet,
-lend, buy a gift, reschedule), with a reference summary built from the same facts.
+lend, buy a gift, reschedule), with a reference summary built from the same facts, and the ``roles`` of the plan
+(who lends to whom, from which day to which).
+
+No person's first name equals their last name ("Martin Martin"): see `_people`.
 """
 
 from __future__ import annotations
@@ -22,11 +27,15 @@ from .. import rng as rnd
 from ..rng import RowRandom
 from ..registry import Instance, TaskSpec
 from ..validators import paraphrase_summarize as validator
-from .people import draw_distinct_names
+from .people import draw_full_name
 
 KINDS: tuple[str, ...] = ("paraphrase", "summarize")
+#: 3: references store ``roles``; no person whose first and last names are equal; names drawn with `_people`.
+GENERATOR_VERSION = "3"
+#: Cities the Link Grammar dictionary reads as proper nouns ("Phoenix" is not one: it parses as the common noun, so a
+#: sentence naming it has no complete parse).
 CITIES: tuple[str, ...] = (
-    "Denver", "Boston", "Seattle", "Chicago", "Austin", "Portland", "Atlanta", "Phoenix", "Dallas", "Miami",
+    "Denver", "Boston", "Seattle", "Chicago", "Austin", "Portland", "Atlanta", "Houston", "Dallas", "Miami",
     "Detroit", "Nashville", "Baltimore", "Sacramento", "Pittsburgh", "Cleveland", "Tucson", "Omaha", "Raleigh", "Tampa",
 )
 DAYS: tuple[str, ...] = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -40,30 +49,52 @@ EVENTS: tuple[str, ...] = ("dinner", "meeting", "rehearsal", "game night", "inte
 _ENTITY_SLOTS = frozenset({"p1", "p2", "company", "city", "day", "month", "n"})
 TIMES: tuple[str, ...] = ("10 am", "noon", "3 pm", "5 pm", "6 pm", "7 pm", "8 pm")
 
-#: Fact frames: (source template, gold paraphrase template). Slots: {p1} {p2} people, {company}, {city}, {day},
-#: {month}, {n} a quantity, {item} a plural noun. The names, places, days and numbers a source holds are the row's
-#: ``entities``: a paraphrase must keep every one of them.
-FRAMES: tuple[tuple[str, str], ...] = (
-    ("{p1} bought {n} {item} from {company} in {city} on {day}.",
-     "On {day}, {company} sold {n} {item} to {p1} in {city}."),
-    ("{company} will open a new office in {city} next {month}, and it plans to hire {n} people.",
-     "Next {month}, {company} is going to open another office in {city} and intends to employ {n} workers."),
-    ("Because the train from {city} was delayed, {p1} arrived at the meeting {n} minutes late.",
-     "{p1} got to the meeting {n} minutes behind schedule since the train from {city} ran late."),
-    ("{p1} and {p2} spent {n} days hiking near {city} last {month}.",
-     "Last {month}, {p2} and {p1} went hiking around {city} for {n} days."),
-    ("The report that {p1} wrote for {company} was praised by the board on {day}.",
-     "On {day}, the board of {company} praised the report written by {p1}."),
-    ("{p1} has worked at {company} for {n} years and now leads a team in {city}.",
-     "For {n} years, {p1} has been employed by {company}, where they now head a team based in {city}."),
-    ("If the weather is good on {day}, {p1} will drive {p2} to the airport in {city}.",
-     "{p1} plans to take {p2} to the {city} airport by car on {day}, as long as the weather stays nice."),
-    ("{company} raised the price of its {item} by {n} percent in {month}.",
-     "In {month}, {company} made its {item} {n} percent more expensive."),
-    ("After a long discussion on {day}, {p1} agreed to sell {n} {item} to {company}.",
-     "{p1} accepted an offer from {company} for {n} {item} on {day}, after talking it over for a long time."),
-    ("Every {day}, {p1} teaches a cooking class for {n} students at a community center in {city}.",
-     "At a community center in {city}, {p1} gives a cooking lesson to {n} students each {day}."),
+@dataclass(frozen=True)
+class Frame:
+    """One fact frame of the paraphrase task.
+
+    Attributes:
+        source: The source sentence's template. Slots: {p1} {p2} people, {company}, {city}, {day}, {month}, {n} a
+            quantity, {item} a plural noun.
+        paraphrase: The gold paraphrase's template (other wording and structure, the same facts).
+        roles: The facts whose two roles a paraphrase could exchange, as (agent slot, relation, patient slot); the
+            relation is one of `parallelbench.validators.roles.RELATIONS`.
+    """
+
+    source: str
+    paraphrase: str
+    roles: tuple[tuple[str, str, str], ...] = ()
+
+
+#: The fact frames. The names, places, days and numbers a source holds are the row's ``entities`` (a paraphrase must
+#: keep every one of them); its ``roles`` are the facts with two roles (a paraphrase must keep them the right way round).
+FRAMES: tuple[Frame, ...] = (
+    Frame("{p1} bought {n} {item} from {company} in {city} on {day}.",
+          "On {day}, {company} sold {n} {item} to {p1} in {city}.",
+          (("company", "sell", "p1"),)),
+    Frame("{company} will open a new office in {city} next {month}, and it plans to hire {n} people.",
+          "Next {month}, {company} is going to open another office in {city} and intends to employ {n} workers.",
+          (("company", "open_in", "city"),)),
+    Frame("Because the train from {city} was delayed, {p1} arrived at the meeting {n} minutes late.",
+          "{p1} got to the meeting {n} minutes behind schedule since the train from {city} ran late."),
+    Frame("{p1} and {p2} spent {n} days hiking near {city} last {month}.",
+          "Last {month}, {p2} and {p1} went hiking around {city} for {n} days."),
+    Frame("The report that {p1} wrote for {company} was praised by the board on {day}.",
+          "On {day}, the board of {company} praised the report written by {p1}.",
+          (("p1", "write_for", "company"),)),
+    Frame("{p1} has worked at {company} for {n} years and now leads a team in {city}.",
+          "For {n} years, {p1} has been employed by {company}, where they now head a team based in {city}.",
+          (("p1", "work_for", "company"),)),
+    Frame("If the weather is good on {day}, {p1} will drive {p2} to the airport in {city}.",
+          "{p1} is going to give {p2} a ride to the {city} airport on {day} if the weather stays nice.",
+          (("p1", "drive", "p2"),)),
+    Frame("{company} raised the price of its {item} by {n} percent in {month}.",
+          "In {month}, {company} made its {item} more expensive by {n} percent."),
+    Frame("After a long discussion on {day}, {p1} agreed to sell {n} {item} to {company}.",
+          "{p1} accepted an offer from {company} for {n} {item} on {day}, after talking it over for a long time.",
+          (("p1", "sell", "company"),)),
+    Frame("Every {day}, {p1} teaches a cooking class for {n} students at a community center in {city}.",
+          "At a community center in {city}, {p1} gives a cooking lesson to {n} students each {day}."),
 )
 
 
@@ -92,24 +123,41 @@ class TextTaskConfig:
         object.__setattr__(self, "n_people", tuple(people))
 
 
+def _people(rng: RowRandom, count: int) -> list[str]:
+    """Return `count` distinct full names, none whose first name is also its last name.
+
+    A name such as "Martin Martin" is real, but it puts the same word twice in a row into the source, and a correct
+    answer would have to repeat it: every checker of these tasks rejects a doubled word (the typical
+    parallel-decoding failure), so the task must not require one.
+    """
+    names: list[str] = []
+    while len(names) < count:
+        name = draw_full_name(rng)
+        first, last = name.split(" ")
+        if first != last and name not in names:
+            names.append(name)
+    return names
+
+
 def _company(rng: RowRandom) -> str:
-    last = draw_distinct_names(rng, 1)[0].rsplit(" ", 1)[1]
+    last = draw_full_name(rng).split(" ")[1]
     return f"{last} {rnd.choice(rng, _EnUsCompanies.company_suffixes)}"
 
 
 def _paraphrase_case(rng: RowRandom) -> tuple[dict[str, Any], str, dict[str, Any]]:
-    frame = rnd.randbelow(rng, len(FRAMES))
-    p1, p2 = draw_distinct_names(rng, 2)
+    index = rnd.randbelow(rng, len(FRAMES))
+    frame = FRAMES[index]
+    p1, p2 = _people(rng, 2)
     slots = {
         "p1": p1, "p2": p2, "company": _company(rng), "city": rnd.choice(rng, CITIES),
         "day": rnd.choice(rng, DAYS), "month": rnd.choice(rng, MONTHS), "n": 2 + rnd.randbelow(rng, 59),
         "item": rnd.choice(rng, ITEMS),
     }
-    source_template, gold_template = FRAMES[frame]
-    source, gold = source_template.format(**slots), gold_template.format(**slots)
-    used = [field for _, field, _, _ in string.Formatter().parse(source_template) if field]
+    source, gold = frame.source.format(**slots), frame.paraphrase.format(**slots)
+    used = [field for _, field, _, _ in string.Formatter().parse(frame.source) if field]
     entities = [str(slots[field]) for field in dict.fromkeys(used) if field in _ENTITY_SLOTS]
-    return {"source": source, "entities": entities}, gold, {"frame": frame}
+    roles = [[slots[agent], relation, slots[patient]] for agent, relation, patient in frame.roles]
+    return {"source": source, "entities": entities, "roles": roles}, gold, {"frame": index}
 
 
 def _with_and(names: list[str]) -> str:
@@ -125,11 +173,12 @@ def _dialogue_case(rng: RowRandom, n_people: int) -> tuple[dict[str, Any], str, 
     """Draw a plan and write the dialogue about it and its reference summary."""
     names: list[str] = []
     while len(names) < n_people:  # distinct first names, so the dialogue is unambiguous
-        first = draw_distinct_names(rng, 1)[0].split(" ")[0]
+        first = draw_full_name(rng).split(" ")[0]
         if first not in names:
             names.append(first)
     a, b, *others = names
     plan = rnd.choice(rng, ("meet", "lend", "buy", "reschedule"))
+    roles: list[list[str]] = []  # the facts whose two roles a summary could exchange
     day, day2 = rnd.sample(rng, DAYS, 2)
     time = rnd.choice(rng, TIMES)
     if plan == "meet":
@@ -150,6 +199,7 @@ def _dialogue_case(rng: RowRandom, n_people: int) -> tuple[dict[str, Any], str, 
         if others:
             summary += f" {_with_and(others)} will bring it over tonight."
         facts = [item, day]
+        roles = [[b, "lend", a]]
     elif plan == "buy":
         gift = rnd.choice(rng, GIFTS)
         lines = [(a, f"Should we buy a present for our teacher? Her party is on {day}."),
@@ -168,8 +218,9 @@ def _dialogue_case(rng: RowRandom, n_people: int) -> tuple[dict[str, Any], str, 
         lines.append((a, f"Thanks, {day2} at {time} it is."))
         summary = f"{_with_and(names)} moved their {event} from {day} to {day2} at {time}."
         facts = [event, day2]
+        roles = [[day, "move_to", day2]]
     dialogue = "\n".join(f"{speaker}: {text}" for speaker, text in lines)
-    reference = {"dialogue": dialogue, "people": names, "facts": facts, "summary": summary}
+    reference = {"dialogue": dialogue, "people": names, "facts": facts, "roles": roles, "summary": summary}
     return reference, summary, {"plan": plan, "n_people": n_people, "turns": len(lines)}
 
 
@@ -205,7 +256,9 @@ def generate(config: TextTaskConfig, rng: RowRandom, index: int) -> Instance:
 
 TASKS: tuple[TaskSpec, ...] = (
     TaskSpec(name="paraphrase_summarize/paraphrase", config_class=TextTaskConfig, defaults={"kind": "paraphrase"},
-             generate=generate, check=validator.check, aliases=("paraphrase_summarize/chatgpt-paraphrases",)),
+             generate=generate, check=validator.check, aliases=("paraphrase_summarize/chatgpt-paraphrases",),
+             version=GENERATOR_VERSION),
     TaskSpec(name="paraphrase_summarize/summarize", config_class=TextTaskConfig, defaults={"kind": "summarize"},
-             generate=generate, check=validator.check, aliases=("paraphrase_summarize/samsum",)),
+             generate=generate, check=validator.check, aliases=("paraphrase_summarize/samsum",),
+             version=GENERATOR_VERSION),
 )

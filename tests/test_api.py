@@ -17,7 +17,7 @@ GOLDEN = {
     "waiting_line/insert_random": "231021bc843e9b58eaaea61e8b44115eeaf81c64b4f91130ba1c1b2884b1d497",
     "list_ops/replace_index": "79fdb72a34630a97b792a282e4d4167ab363f37d074f58c39dfb87a4dcb68597",
     "words_to_sentence/hard": "774a0aa5bb27b77a2b77916ef6d057814c232b551f40ab5cc2b7102cb4671937",
-    "paraphrase_summarize/summarize": "45597a3dfd2a7b8ea5ff9b40b97b1039f0a65c74d88b40c952fe1146d7674aa0",
+    "paraphrase_summarize/summarize": "ae98ea1c40816c2d71ab57684d6ab6a039c6cbf9b79d1053d774917499c6bb8e",
 }
 
 
