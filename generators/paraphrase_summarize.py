@@ -47,6 +47,8 @@ LENT_ITEMS: tuple[str, ...] = ("camera", "tent", "drill", "projector", "bike", "
 GIFTS: tuple[str, ...] = ("cookbook", "scarf", "watch", "plant", "board game", "backpack", "lamp", "puzzle")
 EVENTS: tuple[str, ...] = ("dinner", "meeting", "rehearsal", "game night", "interview", "lesson")
 _ENTITY_SLOTS = frozenset({"p1", "p2", "company", "city", "day", "month", "n"})
+#: The slots that hold proper names (a dictionary need not know them): the reference's ``names``.
+_NAME_SLOTS = frozenset({"p1", "p2", "company", "city"})
 TIMES: tuple[str, ...] = ("10 am", "noon", "3 pm", "5 pm", "6 pm", "7 pm", "8 pm")
 
 @dataclass(frozen=True)
@@ -156,8 +158,10 @@ def _paraphrase_case(rng: RowRandom) -> tuple[dict[str, Any], str, dict[str, Any
     source, gold = frame.source.format(**slots), frame.paraphrase.format(**slots)
     used = [field for _, field, _, _ in string.Formatter().parse(frame.source) if field]
     entities = [str(slots[field]) for field in dict.fromkeys(used) if field in _ENTITY_SLOTS]
+    names = [slots[field] for field in dict.fromkeys(used) if field in _NAME_SLOTS]
     roles = [[slots[agent], relation, slots[patient]] for agent, relation, patient in frame.roles]
-    return {"source": source, "entities": entities, "roles": roles}, gold, {"frame": index}
+    reference = {"source": source, "entities": entities, "names": names, "roles": roles}
+    return reference, gold, {"frame": index}
 
 
 def _with_and(names: list[str]) -> str:

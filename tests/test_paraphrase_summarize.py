@@ -17,11 +17,12 @@ from parallelbench.validators import roles
 
 PARAPHRASE_ROW = {"task": "paraphrase_summarize/paraphrase", "reference": json.dumps({
     "source": "Maria Lopez bought 12 laptops from Smith LLC in Denver on Monday.",
-    "entities": ["Maria Lopez", "12", "Smith LLC", "Denver", "Monday"], "roles": [["Smith LLC", "sell", "Maria Lopez"]]})}
+    "entities": ["Maria Lopez", "12", "Smith LLC", "Denver", "Monday"], "names": ["Maria Lopez", "Smith LLC", "Denver"],
+    "roles": [["Smith LLC", "sell", "Maria Lopez"]]})}
 #: A frame with no two-role fact: only the coherence judge can reject its word-shuffled source.
 DELAY_ROW = {"task": "paraphrase_summarize/paraphrase", "reference": json.dumps({
     "source": "Because the train from Denver was delayed, Maria Lopez arrived at the meeting 12 minutes late.",
-    "entities": ["Denver", "Maria Lopez", "12"], "roles": []})}
+    "entities": ["Denver", "Maria Lopez", "12"], "names": ["Denver", "Maria Lopez"], "roles": []})}
 SUMMARY_ROW = {"task": "paraphrase_summarize/summarize", "reference": json.dumps({
     "dialogue": "Ann: Free on Friday? Let's meet at the cafe.\nBen: Sure, 5 pm?\nAnn: Great, see you at the cafe on Friday!",
     "people": ["Ann", "Ben"], "facts": ["cafe", "Friday"], "roles": [],
@@ -58,7 +59,8 @@ def test_gold_passes_other_rows_gold_fails_and_generation_is_deterministic(task)
 def test_reference_names_its_constraints():
     paraphrase = json.loads(pb.generate("paraphrase_summarize/paraphrase", n=1)[0]["reference"])
     summary = json.loads(pb.generate("paraphrase_summarize/summarize", n=1)[0]["reference"])
-    assert {"source", "entities", "roles"} <= set(paraphrase)
+    assert {"source", "entities", "names", "roles"} <= set(paraphrase)
+    assert set(paraphrase["names"]) <= set(paraphrase["entities"])
     assert {"dialogue", "people", "facts", "roles", "summary"} <= set(summary)
     assert all(name in summary["dialogue"] for name in summary["people"])
 

@@ -1,22 +1,28 @@
-"""Scores for paraphrase and summarization: the paper's continuous metrics, a pass threshold and exact facts checks.
+"""Scores for paraphrase and summarization: a graded score, a pass threshold, and exact facts and roles checks.
 
-Paraphrase (as in the paper): ``value = (1 - BLEU(prediction, source)) x similarity(prediction, source) x grammar``,
-where grammar is 1 when the grammar backend finds no counted error and 0 otherwise. A copy of the source scores 0;
-a fluent rewording that keeps the meaning scores high. Correct means ``value >= PARAPHRASE_PASS`` and every entity of
-the source (the reference's ``entities``: people, company, city, day, month, number) kept as whole words.
+Paraphrase: ``value = (1 - BLEU(prediction, source)) x similarity(prediction, source) x fluent``, where BLEU is our
+smoothed BLEU (`parallelbench.scoring.overlap.bleu`) and ``fluent`` is 1 when the grammar backend finds no counted
+error and the text repeats no phrase of `REPEATED_PHRASE_WORDS` words, else 0. A copy of the source scores 0; a
+fluent rewording that keeps the meaning scores high. Correct means ``value >= PARAPHRASE_PASS``, every entity of the
+source (the reference's ``entities``: people, company, city, day, month, number) kept as whole words, and every fact
+of the reference's ``roles`` stated the right way round (`parallelbench.validators.roles`: "Smith LLC bought ...
+from Maria Lopez" exchanges buyer and seller).
 
-Summarization: ``value = ROUGE-L(prediction, reference summary) x grammar``. Beside it, an exact facts check: the
-summary names every person of the dialogue and every key fact (the place, item or day of the plan), as whole words,
-ignoring case. Correct means the facts check holds and ``value >= SUMMARY_PASS``.
+Summarization: ``value = ROUGE-L(prediction, reference summary) x fluent`` (rouge-score, stemmed, as the paper).
+Beside it, an exact facts check: the summary names every person of the dialogue and every key fact (the place, item
+or day of the plan), as whole words, ignoring case; and no fact of ``roles`` is stated the wrong way round ("Ann will
+lend Ben ..." when Ben lends). Correct means those checks hold and ``value >= SUMMARY_PASS``.
 
-The Score's ``value`` is the paper's metric, in [0, 1]: average it to compare with the paper. ``correct`` is the
-threshold decision with the facts checks, so a gold answer is correct while its value is below 1 (a good paraphrase
-must differ from its source). Before any metric, a prediction must be prose: at least `MIN_WORDS` words of English
-letters (a word is a run of 1 to `MAX_WORD_LETTERS` letters a-z). Anything else (empty text, markup, numbers, JSON,
-one or two words, a run of letters longer than any English word) scores exactly 0: the metrics would otherwise give
-it a little credit, since a sentence model finds some similarity in any text and a summary shares words such as "a".
-Every part is in the details, with the grammar backend and the similarity method (``minilm`` or
-``lexical-fallback``) and their versions. Lenient mode forgives an "Answer:" prefix, a code fence and wrapping quotes.
+The Score's ``value`` is the graded score in [0, 1]; ``correct`` is the threshold decision with the checks, so a
+gold answer is correct while its value is below 1 (a good paraphrase must differ from its source). Before any
+metric, a prediction must be prose: at least `MIN_WORDS` words of English letters (a word is a run of 1 to
+`MAX_WORD_LETTERS` letters a-z). Anything else (empty text, markup, numbers, JSON, one or two words, a run of letters
+longer than any English word) scores exactly 0: the metrics would otherwise give it a little credit, since a
+sentence model finds some similarity in any text and a summary shares words such as "a". Every part is in the
+details, with the grammar backend and the similarity method (``minilm`` or ``lexical-fallback``) and their
+versions, and, side by side, the original release's metrics (`parallelbench.scoring.paper_metrics`: its BLEU,
+ROUGE-1/2/L and LanguageTool's zero-match verdict). Lenient mode forgives an "Answer:" prefix, a code fence and
+wrapping quotes.
 """
 
 from __future__ import annotations
@@ -111,7 +117,7 @@ def _fluency(text: str, names: list[str]) -> tuple[bool, list[str], dict[str, An
 
     Args:
         text: The prediction.
-        names: The proper names the text may hold (people, companies, cities, days, ...).
+        names: The proper names the text may hold (people, companies, cities), for judges that need them.
 
     Returns:
         Whether it is fluent, the problems found (for the reason) and the details of each judge.
@@ -136,7 +142,7 @@ def _check_paraphrase(reference: dict[str, Any], text: str, mode: str, paper: di
     missing = _missing(overlap_tokens(text), reference.get("entities", []))
     roles = _roles(text, reference)
     wrong_roles = [verdict.describe() for verdict in roles if verdict.verdict != KEPT]
-    fluent, problems, fluency_details = _fluency(text, reference.get("entities", []))
+    fluent, problems, fluency_details = _fluency(text, reference.get("names", []))
     overlap = bleu(text, source)
     meaning = similarity(text, source)
     value = round((1.0 - overlap) * meaning.value * (1.0 if fluent else 0.0), 6)
@@ -168,7 +174,7 @@ def _check_summary(reference: dict[str, Any], text: str, mode: str, paper: dict[
     # A summary may state a role with a pronoun ("Ben will lend her his camera"), so only a fact stated the wrong
     # way round (or both ways) fails; a paraphrase must state each one.
     wrong_roles = [verdict.describe() for verdict in roles if verdict.verdict in (SWAPPED, AMBIGUOUS)]
-    fluent, fluency_problems, fluency_details = _fluency(text, [*reference["people"], *reference["facts"]])
+    fluent, fluency_problems, fluency_details = _fluency(text, reference["people"])
     overlap = paper["rougeL"]
     value = round(overlap * (1.0 if fluent else 0.0), 6)
     facts_ok = not missing_people and not missing_facts
@@ -193,10 +199,10 @@ def _check_summary(reference: dict[str, Any], text: str, mode: str, paper: dict[
 
 
 def check(reference: dict[str, Any], prediction: str, strict: bool = False) -> Score:
-    """Score a paraphrase (reference has ``source``, ``entities``, ``roles``) or a summary (``dialogue``, ``people``, ``facts``, ``roles``, ``summary``).
+    """Score a paraphrase (reference has ``source``, ``entities``, ``names``, ``roles``) or a summary (``dialogue``, ``people``, ``facts``, ``roles``, ``summary``).
 
     Args:
-        reference: The row's reference (``roles`` may be absent: no role is checked).
+        reference: The row's reference (``roles`` and ``names`` may be absent: none is checked or known).
         prediction: The model's output.
         strict: Take the text exactly as written.
 
