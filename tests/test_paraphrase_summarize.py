@@ -291,6 +291,19 @@ def test_paraphrase_with_roles_swapped_or_unstated_fails(text, verdict):
     ("They moved the dinner from Monday to Friday.", ("Monday", "move_to", "Friday"), "kept"),
     ("They moved the dinner from Friday to Monday.", ("Monday", "move_to", "Friday"), "swapped"),
     ("They will have dinner together.", ("Monday", "move_to", "Friday"), "unstated"),
+    # natural paraphrases a model writes: each states the roles
+    ("Smith LLC was the seller of the laptops that Ann Lee bought.", ("Smith LLC", "sell", "Ann Lee"), "kept"),
+    ("On Monday, Ann Lee got 12 laptops from Smith LLC.", ("Smith LLC", "sell", "Ann Lee"), "kept"),
+    ("After much discussion, Ann Lee agreed to sell Smith LLC 12 laptops.", ("Ann Lee", "sell", "Smith LLC"), "kept"),
+    ("Ann Lee accepted an offer from Smith LLC for 12 laptops.", ("Ann Lee", "sell", "Smith LLC"), "kept"),
+    ("Smith LLC accepted an offer from Ann Lee for 12 laptops.", ("Ann Lee", "sell", "Smith LLC"), "swapped"),
+    ("Ann Lee has spent 12 years at Acme Inc and now leads a team.", ("Ann Lee", "work_for", "Acme Inc"), "kept"),
+    ("Having worked at Acme Inc for 12 years, Ann Lee now leads a team.", ("Ann Lee", "work_for", "Acme Inc"), "kept"),
+    ("Ann Lee has been with Acme Inc for 12 years.", ("Ann Lee", "work_for", "Acme Inc"), "kept"),
+    ("A new office in Denver will be opened by Acme Inc next May.", ("Acme Inc", "open_in", "Denver"), "kept"),
+    ("Acme Inc will hire 12 people when it opens a new Denver office.", ("Acme Inc", "open_in", "Denver"), "kept"),
+    ("Ann Lee's report for Acme Inc was praised by the board.", ("Ann Lee", "write_for", "Acme Inc"), "kept"),
+    ("Weather permitting, Ann Lee will drive Bo Li to the Denver airport.", ("Ann Lee", "drive", "Bo Li"), "kept"),
 ])
 def test_judge_fact_reads_order_verb_and_voice(text, fact, verdict):
     assert roles.judge_fact(text, fact).verdict == verdict

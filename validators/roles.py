@@ -34,7 +34,7 @@ MAX_GAP = 8
 _SELL = "(?:sold|sell|sells|selling|supplied|supplies|supply|delivered|delivers|deliver|shipped|ships|ship|provided|provides|provide)"
 _BUY = "(?:bought|buy|buys|buying|purchased|purchase|purchases|purchasing|acquired|acquire|acquires|ordered|order|orders)"
 _WRITE = "(?:wrote|write|writes|writing|written|prepared|prepare|prepares|authored|drafted|produced|compiled|created)"
-_WORK = "(?:worked|work|works|working|employed|served|serves|been|job|position|career)"
+_WORK = "(?:worked|work|works|working|employed|served|serves|been|spent|spends|job|position|career)"
 _EMPLOY = "(?:employed|employs|employ|employing|hired|hires|hire|hiring)"
 _DRIVE = "(?:drive|drives|driving|drove|take|takes|taking|took|bring|brings|bringing|brought|give|gives|giving|gave|pick|picks|picking|picked|carry|carries|carried)"
 _DRIVEN = "(?:driven|taken|brought|picked|given|carried)"
@@ -57,6 +57,9 @@ RELATIONS: dict[str, tuple[str, ...]] = {
         f"{_BUY} from {{a}} by {{p}}",
         f"from {{a}} {{p}} ... {_BUY}",
         f"to {{p}} {{a}} ... {_SELL}",
+        f"{{a}} ... {_SELL} {{p}}",
+        f"{{p}} ... (?:got|obtained|received)(?! an offer| offers| an? bid) ... from {{a}}",
+        f"{{a}} ... (?:seller|supplier|vendor) ... {{p}}",
         f"{{a}} ... accepted ... offer ... from {{p}}",
         f"{{p}} ... (?:paid|pays|pay) {{a}}",
         f"{{p}} ... (?:offer|offers|offered) ... to {{a}}",
@@ -72,6 +75,7 @@ RELATIONS: dict[str, tuple[str, ...]] = {
         f"{{a}} ... {_WORK} ... (?:at|for|by|with) {{p}}",
         f"{{p}} ... {_EMPLOY} ... {{a}}",
         f"{{a}} ... (?:joined|join|joins) {{p}}",
+        f"having {_WORK} ... (?:at|for|by|with) {{p}} ... {{a}}",
         f"{{p}} (?:employee|worker|staff member) {{a}}",
         f"{{a}} ... (?:employee|member|staff) ... (?:of|at) {{p}}",
     ),
