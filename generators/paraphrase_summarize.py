@@ -12,7 +12,8 @@ roles that a paraphrase could exchange (who sold to whom), checked by `parallelb
 lend, buy a gift, reschedule), with a reference summary built from the same facts, and the ``roles`` of the plan
 (who lends to whom, from which day to which).
 
-No person's first name equals their last name ("Martin Martin"): see `_people`.
+No person's first name equals their last name ("Martin Martin"), and no name is a month or a day ("May Ltd"): see
+`_usable_name`.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from ..validators import paraphrase_summarize as validator
 from .people import draw_full_name
 
 KINDS: tuple[str, ...] = ("paraphrase", "summarize")
-#: 3: references store ``roles``; no person whose first and last names are equal; names drawn with `_people`.
+#: 3: references store ``names`` and ``roles``; names drawn with `_people` (no "Martin Martin", no "May Ltd");
+#: gold templates with a complete Link Grammar parse; "Houston" for "Phoenix".
 GENERATOR_VERSION = "3"
 #: Cities the Link Grammar dictionary reads as proper nouns ("Phoenix" is not one: it parses as the common noun, so a
 #: sentence naming it has no complete parse).
@@ -47,6 +49,8 @@ LENT_ITEMS: tuple[str, ...] = ("camera", "tent", "drill", "projector", "bike", "
 GIFTS: tuple[str, ...] = ("cookbook", "scarf", "watch", "plant", "board game", "backpack", "lamp", "puzzle")
 EVENTS: tuple[str, ...] = ("dinner", "meeting", "rehearsal", "game night", "interview", "lesson")
 _ENTITY_SLOTS = frozenset({"p1", "p2", "company", "city", "day", "month", "n"})
+#: Names of days and months: no person or company in these tasks carries one (see `_usable_name`).
+_CALENDAR_WORDS = frozenset(DAYS + MONTHS)
 #: The slots that hold proper names (a dictionary need not know them): the reference's ``names``.
 _NAME_SLOTS = frozenset({"p1", "p2", "company", "city"})
 TIMES: tuple[str, ...] = ("10 am", "noon", "3 pm", "5 pm", "6 pm", "7 pm", "8 pm")
@@ -125,24 +129,31 @@ class TextTaskConfig:
         object.__setattr__(self, "n_people", tuple(people))
 
 
-def _people(rng: RowRandom, count: int) -> list[str]:
-    """Return `count` distinct full names, none whose first name is also its last name.
+def _usable_name(name: str) -> bool:
+    """Whether a person's name (or a company's last name) can appear in a text task's sentences.
 
-    A name such as "Martin Martin" is real, but it puts the same word twice in a row into the source, and a correct
-    answer would have to repeat it: every checker of these tasks rejects a doubled word (the typical
-    parallel-decoding failure), so the task must not require one.
+    Two kinds of real name cannot. A name whose first name is also its last name ("Martin Martin") puts the same
+    word twice in a row into the source, and a correct answer would have to repeat it: every checker of these tasks
+    rejects a doubled word (the typical parallel-decoding failure), so the task must not require one. A name part
+    that is a month or a day ("May", "April") reads as that word: Harper flags "May Ltd" as the modal verb "may"
+    followed by an adjective, and "April" would satisfy the entity check for the month April.
     """
+    parts = name.split(" ")
+    return len(set(parts)) == len(parts) and not _CALENDAR_WORDS.intersection(parts)
+
+
+def _people(rng: RowRandom, count: int) -> list[str]:
+    """Return `count` distinct full names, each `_usable_name`."""
     names: list[str] = []
     while len(names) < count:
         name = draw_full_name(rng)
-        first, last = name.split(" ")
-        if first != last and name not in names:
+        if _usable_name(name) and name not in names:
             names.append(name)
     return names
 
 
 def _company(rng: RowRandom) -> str:
-    last = draw_full_name(rng).split(" ")[1]
+    last = _people(rng, 1)[0].split(" ")[1]
     return f"{last} {rnd.choice(rng, _EnUsCompanies.company_suffixes)}"
 
 
@@ -177,7 +188,7 @@ def _dialogue_case(rng: RowRandom, n_people: int) -> tuple[dict[str, Any], str, 
     """Draw a plan and write the dialogue about it and its reference summary."""
     names: list[str] = []
     while len(names) < n_people:  # distinct first names, so the dialogue is unambiguous
-        first = draw_full_name(rng).split(" ")[0]
+        first = _people(rng, 1)[0].split(" ")[0]
         if first not in names:
             names.append(first)
     a, b, *others = names
