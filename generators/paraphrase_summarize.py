@@ -5,8 +5,9 @@ opening, a delay, ...) filled with people (Faker's en_US name tables through `pe
 name and one of Faker's en_US company suffixes), days, months and quantities. Each frame has two hand-written
 renderings with different structure: one is the source, the other the gold paraphrase. Both are grammatical by
 construction (every gold sentence has a complete Link Grammar parse), and the core checks the gold against the
-validator at generation. The reference stores the source, its ``entities`` and its ``roles``: the facts with two
-roles that a paraphrase could exchange (who sold to whom), checked by `parallelbench.validators.roles`.
+validator at generation. The reference stores the source, its ``entities`` (to keep), its ``names`` (the proper
+names among them, for the coherence judge) and its ``roles``: the facts with two roles that a paraphrase could
+exchange (who sold to whom), checked by `parallelbench.validators.roles`.
 
 `paraphrase_summarize/summarize`: a short dialogue between 2-4 people (first names) about a concrete plan (meet,
 lend, buy a gift, reschedule), with a reference summary built from the same facts, and the ``roles`` of the plan
