@@ -541,3 +541,24 @@ def test_languagetool_verdict_from_a_configured_server(monkeypatch):
     assert (both["languagetool_zero_matches"], both["languagetool_matches"]) == (False, 2)
     assert "LanguageTool server at http://127.0.0.1" in clean["languagetool"]
     assert details["languagetool_zero_matches"] is True and details["grammar_backend"] == "harper"
+
+
+def test_gold_check_script_lists_every_failure_and_goes_on(monkeypatch):
+    path = __import__("pathlib").Path(__file__).parents[1] / "scripts" / "check_text_golds.py"
+    spec = importlib.util.spec_from_file_location("check_text_golds", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    failing = {3, 7}
+    calls = []
+
+    def fake_generate(task, n, seed, start):
+        calls.append((start, n))
+        for index in range(start, start + n):
+            if index in failing:
+                raise pb.GenerationError(f"{task} seed={seed} index={index}: gold answer fails its validator (x)")
+        return [{}] * n
+
+    monkeypatch.setattr(script.pb, "generate", fake_generate)
+    failures = script._check_chunk("t/x", 0, 0, 10)
+    assert [message.split(":")[0] for message in failures] == ["t/x seed=0 index=3", "t/x seed=0 index=7"]
+    assert calls == [(0, 10), (4, 6), (8, 2)]
