@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", nargs="*", help="task names (default: every text task)")
     parser.add_argument("--rows", type=int, default=100_000, help="rows per task and seed (default 100000)")
+    parser.add_argument("--start", type=int, default=0, help="index of the first row (default 0), to resume a check")
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2], help="seeds (default 0 1 2)")
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     args = parser.parse_args(argv)
@@ -54,13 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         for task in tasks:
             began = time.perf_counter()
-            jobs = [pool.submit(_check_chunk, task, seed, start, min(CHUNK, args.rows - start))
-                    for seed in args.seeds for start in range(0, args.rows, CHUNK)]
+            end = args.start + args.rows
+            jobs = [pool.submit(_check_chunk, task, seed, start, min(CHUNK, end - start))
+                    for seed in args.seeds for start in range(args.start, end, CHUNK)]
             failures = [message for job in jobs for message in job.result()]
             for message in failures:
                 print(message)
             any_failed |= bool(failures)
-            print(f"{task}: {args.rows * len(args.seeds)} rows (seeds {' '.join(map(str, args.seeds))}), "
+            print(f"{task}: {args.rows * len(args.seeds)} rows (indices {args.start}-{end - 1}, seeds "
+                  f"{' '.join(map(str, args.seeds))}), "
                   f"{len(failures)} gold failures, {time.perf_counter() - began:.0f} s", flush=True)
     return 1 if any_failed else 0
 
