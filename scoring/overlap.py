@@ -1,21 +1,55 @@
-"""Word-overlap metrics of the text tasks: sentence BLEU (nltk) and ROUGE-L (an exact LCS, written here).
+"""Word-overlap metrics of the text tasks: our smoothed BLEU, the paper's BLEU, and ROUGE-1/2/L from rouge-score.
 
-Both work on the same tokens: lowercase runs of letters or digits (rouge-score's default tokenizer, without stemming),
-cut to `MAX_TOKENS` so that a huge prediction costs bounded time. Neither needs downloaded data.
+- `bleu`: sentence BLEU-4 from nltk with smoothing method 1, on our tokens (lowercase runs of letters or digits). The
+  paraphrase score's ``value`` uses it: smoothing gives partial overlap partial credit, where unsmoothed BLEU drops
+  to 0 as soon as no 4-gram is shared.
+- `paper_bleu`: BLEU as the original release computed it, through Hugging Face ``evaluate``'s "bleu" metric with
+  its defaults: the ``13a`` tokenizer (mteval-v13a, as in WMT and sacrebleu; case kept), corpus BLEU-4 over one
+  segment, no smoothing (tensorflow/nmt's ``compute_bleu``). ``evaluate.load("bleu")`` fetches its script from the
+  network, so the same computation is written here (`tokenize_13a`, `corpus_bleu`); tests check it on worked
+  examples computed by hand.
+- `rouge`: ROUGE-1, ROUGE-2 and ROUGE-L F1 from Google's ``rouge-score`` package (what ``evaluate``'s "rouge" metric
+  runs), with its Porter stemmer as the original release used it (``use_stemmer=True``).
+
+No metric needs downloaded data. Texts are cut to `MAX_TOKENS` tokens (`MAX_CHARS` characters for the 13a tokenizer
+and rouge-score), so a huge prediction costs bounded time; every gold answer is far shorter.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
+from collections import Counter
+from functools import lru_cache
 
+from nltk.stem import porter
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
+from rouge_score import rouge_scorer, tokenize, tokenizers
 
 #: Predictions are scored on their first this-many tokens (a gold answer is far shorter).
 MAX_TOKENS = 1_000
+#: The 13a tokenizer and rouge-score read at most this many characters of a text.
+MAX_CHARS = 10_000
+#: The n-gram orders of BLEU-4.
+BLEU_MAX_ORDER = 4
+#: The ROUGE variants reported, as rouge-score names them.
+ROUGE_TYPES: tuple[str, ...] = ("rouge1", "rouge2", "rougeL")
 
 _TOKEN = re.compile(r"[^\W_]+")
 _SMOOTHING = SmoothingFunction().method1
+
+# mteval-v13a's tokenization (as in sacrebleu's and evaluate's tokenizer_13a), applied in this order:
+_13A_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    # every symbol but . , ' and - becomes its own token: { | } ~ [ \ ] ^ _ ` space ! " # $ % & ( ) * + : ; < = > ? @ /
+    (re.compile(r"([\{-\~\[-\` -\&\(-\+\:-\@\/])"), r" \1 "),
+    # a period or comma not preceded by a digit is a token ...
+    (re.compile(r"([^0-9])([\.,])"), r"\1 \2 "),
+    # ... and so is one not followed by a digit ("3.5" and "1,000" stay whole)
+    (re.compile(r"([\.,])([^0-9])"), r" \1 \2"),
+    # a dash after a digit is a token
+    (re.compile(r"([0-9])(-)"), r"\1 \2 "),
+)
 
 
 def overlap_tokens(text: str) -> list[str]:
@@ -29,15 +63,15 @@ def overlap_tokens(text: str) -> list[str]:
 
 
 def bleu(hypothesis: str, reference: str) -> float:
-    """Return sentence BLEU-4 of `hypothesis` against one `reference`, in [0, 1].
+    """Return our sentence BLEU-4 of `hypothesis` against one `reference`, in [0, 1].
 
     Args:
         hypothesis: The text being scored.
         reference: The text it is compared with.
 
     Returns:
-        nltk's `sentence_bleu` with uniform 1-4-gram weights and smoothing method 1 (so short texts that share
-        no 4-gram do not collapse to 0); 0.0 when either side has no token.
+        nltk's `sentence_bleu` on `overlap_tokens` with uniform 1-4-gram weights and smoothing method 1 (so short
+        texts that share no 4-gram do not collapse to 0); 0.0 when either side has no token.
     """
     hyp, ref = overlap_tokens(hypothesis), overlap_tokens(reference)
     if not hyp or not ref:
@@ -45,32 +79,112 @@ def bleu(hypothesis: str, reference: str) -> float:
     return float(sentence_bleu([ref], hyp, smoothing_function=_SMOOTHING))
 
 
-def _lcs_length(a: list[str], b: list[str]) -> int:
-    previous = [0] * (len(b) + 1)
-    for token in a:
-        current = [0]
-        for j, other in enumerate(b, start=1):
-            current.append(previous[j - 1] + 1 if token == other else max(previous[j], current[j - 1]))
-        previous = current
-    return previous[-1]
-
-
-def rouge_l(hypothesis: str, reference: str) -> float:
-    """Return the ROUGE-L F1 of `hypothesis` against `reference`, in [0, 1].
+def tokenize_13a(text: str) -> list[str]:
+    """Return the tokens of `text` under mteval-v13a's tokenization (the default of ``evaluate``'s "bleu").
 
     Args:
-        hypothesis: The text being scored.
+        text: The text (its first `MAX_CHARS` characters are read).
+
+    Returns:
+        The tokens, case kept: words, numbers such as "3.5" and "1,000", and every punctuation mark alone
+        (an apostrophe and a dash inside a word stay: "don't", "well-known").
+    """
+    line = text[:MAX_CHARS].replace("<skipped>", "").replace("-\n", "").replace("\n", " ")
+    if "&" in line:
+        line = line.replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    line = f" {line} "
+    for pattern, replacement in _13A_RULES:
+        line = pattern.sub(replacement, line)
+    return line.split()
+
+
+def _ngrams(tokens: list[str], max_order: int) -> Counter[tuple[str, ...]]:
+    return Counter(tuple(tokens[i : i + n]) for n in range(1, max_order + 1) for i in range(len(tokens) - n + 1))
+
+
+def corpus_bleu(hypotheses: list[list[str]], references: list[list[list[str]]], max_order: int = BLEU_MAX_ORDER) -> float:
+    """Return corpus BLEU without smoothing, computed as tensorflow/nmt's ``compute_bleu`` (used by ``evaluate``).
+
+    Clipped n-gram matches and possible n-grams are summed over the corpus for each order 1..`max_order`; BLEU is
+    the geometric mean of the precisions (0 when any precision is 0) times the brevity penalty
+    ``exp(1 - r/c)`` for a corpus shorter than its references (c < r; r sums each segment's shortest reference).
+
+    Args:
+        hypotheses: The tokenized hypotheses.
+        references: For each hypothesis, its tokenized references.
+        max_order: The highest n-gram order.
+
+    Returns:
+        BLEU in [0, 1]; 0.0 when the hypotheses or the references have no token.
+    """
+    matches, possible = [0] * max_order, [0] * max_order
+    hypothesis_length = reference_length = 0
+    for hypothesis, segment_references in zip(hypotheses, references):
+        hypothesis_length += len(hypothesis)
+        reference_length += min(len(reference) for reference in segment_references)
+        reference_counts: Counter[tuple[str, ...]] = Counter()
+        for reference in segment_references:
+            reference_counts |= _ngrams(reference, max_order)
+        for ngram, count in (_ngrams(hypothesis, max_order) & reference_counts).items():
+            matches[len(ngram) - 1] += count
+        for order in range(1, max_order + 1):
+            possible[order - 1] += max(0, len(hypothesis) - order + 1)
+    if hypothesis_length == 0 or reference_length == 0:
+        return 0.0
+    precisions = [m / p if p > 0 else 0.0 for m, p in zip(matches, possible)]
+    if min(precisions) == 0.0:
+        return 0.0
+    geometric_mean = math.exp(sum(math.log(p) for p in precisions) / max_order)
+    ratio = hypothesis_length / reference_length
+    brevity_penalty = 1.0 if ratio > 1.0 else math.exp(1 - 1.0 / ratio)
+    return geometric_mean * brevity_penalty
+
+
+def paper_bleu(hypothesis: str, reference: str) -> float:
+    """Return BLEU as the original release computed it: ``evaluate``'s "bleu" on one prediction and one reference.
+
+    Args:
+        hypothesis: The prediction.
+        reference: The one reference.
+
+    Returns:
+        `corpus_bleu` of the 13a tokens (BLEU-4, no smoothing), in [0, 1].
+    """
+    return corpus_bleu([tokenize_13a(hypothesis)], [[tokenize_13a(reference)]])
+
+
+class _CachedPorterStemmer:
+    """rouge-score's Porter stemmer, remembering each word's stem (stemming is most of ROUGE's time)."""
+
+    def __init__(self) -> None:
+        self.stem = lru_cache(maxsize=65_536)(porter.PorterStemmer().stem)
+
+
+class _StemmingTokenizer(tokenizers.Tokenizer):
+    """rouge-score's default tokenizer with ``use_stemmer=True``, through the cached stemmer: the same tokens."""
+
+    def __init__(self) -> None:
+        self._stemmer = _CachedPorterStemmer()
+
+    def tokenize(self, text: str) -> list[str]:
+        return tokenize.tokenize(text, self._stemmer)
+
+
+@lru_cache(maxsize=1)
+def _rouge_scorer() -> rouge_scorer.RougeScorer:
+    return rouge_scorer.RougeScorer(list(ROUGE_TYPES), tokenizer=_StemmingTokenizer())
+
+
+def rouge(hypothesis: str, reference: str) -> dict[str, float]:
+    """Return ROUGE-1, ROUGE-2 and ROUGE-L F1 of `hypothesis` against `reference`, from rouge-score.
+
+    Args:
+        hypothesis: The text being scored (its first `MAX_CHARS` characters).
         reference: The reference text.
 
     Returns:
-        F1 of precision LCS/len(hypothesis) and recall LCS/len(reference), where LCS is the longest common
-        token subsequence (computed exactly; the same value as rouge-score's ``rougeL`` without stemming).
+        ``{"rouge1": f1, "rouge2": f1, "rougeL": f1}``, each in [0, 1], with rouge-score's tokenizer (lowercase
+        runs of a-z and 0-9) and Porter stemmer, as the original release called it through ``evaluate``.
     """
-    hyp, ref = overlap_tokens(hypothesis), overlap_tokens(reference)
-    if not hyp or not ref:
-        return 0.0
-    common = _lcs_length(hyp, ref)
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(hyp), common / len(ref)
-    return 2 * precision * recall / (precision + recall)
+    scores = _rouge_scorer().score(reference[:MAX_CHARS], hypothesis[:MAX_CHARS])
+    return {name: float(scores[name].fmeasure) for name in ROUGE_TYPES}

@@ -7,7 +7,6 @@ import os
 
 import pytest
 
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--runslow", action="store_true", help="also run the tests marked slow")
 

@@ -17,7 +17,7 @@ GOLDEN = {
     "waiting_line/insert_random": "904b09e881fb77c055b63515bb1dcd356f6a400c59bd5befacc21bb4c4659457",
     "list_ops/replace_index": "ca78235ccfe3c0e733cb05532269de45d9023d45aaf1040c51595b8e52490ec8",
     "words_to_sentence/hard": "ab5a83e7b241d7012fbb84547c221ca38472cecf51a97a13be865850b302b522",
-    "paraphrase_summarize/summarize": "45597a3dfd2a7b8ea5ff9b40b97b1039f0a65c74d88b40c952fe1146d7674aa0",
+    "paraphrase_summarize/summarize": "ae98ea1c40816c2d71ab57684d6ab6a039c6cbf9b79d1053d774917499c6bb8e",
 }
 
 
