@@ -110,10 +110,12 @@ class CoherenceReport:
     Attributes:
         problems: What makes the text incoherent, one line per finding, in text order (empty when coherent).
         judge: The judge's name and versions (parser library, dictionary, word lexicon).
+        judged: False when the judge was not asked (see `not_judged`).
     """
 
     problems: tuple[str, ...]
     judge: str
+    judged: bool = True
 
     @property
     def ok(self) -> bool:
@@ -121,8 +123,9 @@ class CoherenceReport:
         return not self.problems
 
     def details(self) -> dict[str, object]:
-        """Return the report as plain JSON-ready data for a score's details."""
-        return {"coherent": self.ok, "coherence_problems": list(self.problems), "coherence_judge": self.judge}
+        """Return the report as plain JSON-ready data for a score's details (``coherent`` is None when not judged)."""
+        return {"coherent": self.ok if self.judged else None, "coherence_problems": list(self.problems),
+                "coherence_judge": self.judge}
 
 
 def split_sentences(text: str) -> list[str]:
@@ -319,6 +322,7 @@ def _lexicon_version() -> str:
         return "lemminflect (version unknown)"
 
 
+@lru_cache(maxsize=1)
 def judge_version() -> str:
     """Return the judge's name with the versions of the parser library, its dictionary and the word lexicon.
 
@@ -406,6 +410,25 @@ def _names_pattern(known_words: tuple[str, ...]) -> re.Pattern[str] | None:
     if not names:
         return None
     return re.compile(r"(?<![\w'])(?:" + "|".join(re.escape(name) for name in names) + r")(?![\w])")
+
+
+def not_judged(reason: str) -> CoherenceReport:
+    """A report for a text the judge need not read: a cheaper check has already failed it, so the verdict stands.
+
+    The parse costs a few milliseconds per sentence, most of a text score's time, and it could not change a verdict
+    that is already "not correct" (nor a value already 0). The report still names the judge and its versions, and
+    it raises like `judge_coherence` when the judge is missing, so a score never depends on whether it is installed.
+
+    Args:
+        reason: Why the judge was not asked (e.g. "the answer already fails").
+
+    Returns:
+        A report with no problems, ``judged`` False.
+
+    Raises:
+        CoherenceJudgeUnavailable: When the Link Grammar library or its English dictionary is missing.
+    """
+    return CoherenceReport((), f"{judge_version()} (not run: {reason})", judged=False)
 
 
 def judge_coherence(text: str, known_words: Iterable[str] = ()) -> CoherenceReport:

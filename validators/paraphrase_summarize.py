@@ -31,6 +31,7 @@ import re
 from typing import Any
 
 from ..schema import Score
+from ..scoring.coherence import judge_coherence, not_judged
 from ..scoring.grammar import check_grammar
 from ..scoring.overlap import bleu, overlap_tokens
 from ..scoring.paper_metrics import paper_metrics
@@ -113,11 +114,11 @@ def repeated_phrase(text: str) -> str | None:
 
 
 def _fluency(text: str, names: list[str]) -> tuple[bool, list[str], dict[str, Any]]:
-    """Judge whether `text` reads as one fluent text: grammar backend, no repeated phrase.
+    """Judge whether `text` reads as one fluent text: grammar backend, no repeated phrase, the coherence judge.
 
     Args:
         text: The prediction.
-        names: The proper names the text may hold (people, companies, cities), for judges that need them.
+        names: The proper names the text may hold (people, companies, cities), for the coherence judge.
 
     Returns:
         Whether it is fluent, the problems found (for the reason) and the details of each judge.
@@ -129,7 +130,10 @@ def _fluency(text: str, names: list[str]) -> tuple[bool, list[str], dict[str, An
         problems.append("grammar error: " + "; ".join(report.details()["grammar_errors"][:3]))
     if repeated:
         problems.append(f"repeats the phrase {repeated!r}")
-    details = {"grammatical": report.ok, **report.details(), "repeated_phrase": repeated}
+    coherence = not_judged("already not fluent") if problems else judge_coherence(text, names)
+    if not coherence.ok:
+        problems.append("incoherent: " + "; ".join(coherence.problems[:3]))
+    details = {"grammatical": report.ok, **report.details(), "repeated_phrase": repeated, **coherence.details()}
     return not problems, problems, details
 
 

@@ -23,7 +23,9 @@ of them:
   end a sentence.
 - Grammar: no counted error from the grammar backend (`parallelbench.scoring.grammar`).
 - Coherence: the coherence judge (`parallelbench.scoring.coherence`: a complete Link Grammar parse, real words, no
-  repeated run, no word list, fragment or truncation) finds nothing; the required words' forms count as words.
+  repeated run, no word list, fragment or truncation) finds nothing; the required words' forms count as words. It
+  reads only an answer that passed the three checks above (it costs most of the time and could not change the
+  verdict of one that failed); its details then say "not run".
 
 A row's reference holds ``words`` (in prompt order), ``pos`` (each word's part of speech) and ``forms`` (the accepted
 forms of each word, made by `inflections` at generation); without ``pos`` a word may be used as a noun or a verb,
@@ -43,7 +45,7 @@ from typing import Any
 import lemminflect
 
 from ..schema import Score
-from ..scoring.coherence import judge_coherence, split_sentences
+from ..scoring.coherence import judge_coherence, not_judged, split_sentences
 from ..scoring.grammar import check_grammar
 from .parsing import as_text, unwrap
 
@@ -228,8 +230,10 @@ def check(reference: dict[str, Any], prediction: str, strict: bool = False) -> S
     formatted = not strict or (bare and sentence.rstrip(_WRAPPING_QUOTES + ")").endswith((".", "!", "?")))
     one_sentence = sentences == 1 and formatted
     report = check_grammar(sentence)
-    # The forms of the required words are words, even those the parser's dictionary lacks ("frisbee", "gazebo").
-    coherence = judge_coherence(sentence, known_words=[form for word in words for form in forms[word]])
+    if missing or not one_sentence or not report.ok:
+        coherence = not_judged("the answer already fails")
+    else:  # the forms of the required words are words, even those the parser's dictionary lacks ("frisbee")
+        coherence = judge_coherence(sentence, known_words=[form for word in words for form in forms[word]])
     details = {
         "mode": mode, "characters": len(sentence), "too_long": False, "words_used": used, "missing_words": missing,
         "all_words_used": not missing, "sentences": sentences, "one_sentence": one_sentence, "grammatical": report.ok,
