@@ -1,13 +1,16 @@
-"""Throughput of the full word-constraint check (words_to_sentence) with the default grammar backend (Harper).
+"""Throughput of the full word-constraint check (words_to_sentence): grammar backend (Harper) and coherence judge.
 
-The full check is what `pb.score` does for a words_to_sentence row: required words, exactly one sentence, grammar.
-Harper's time per sentence dominates it, and Harper caches what it has seen, so every measurement runs in a fresh
-process on predictions that no other measurement uses, each made from a different row (the gold sentence, or the
-gold with a dropped word, a doubled word, a second sentence, or "balloon" for "ball"). Measured in the same run:
+The full check is what `pb.score` does for a words_to_sentence row: required words, exactly one sentence, grammar,
+and the coherence judge (Link Grammar), which reads only answers that passed the other checks. Harper caches what it
+has seen, so every measurement runs in a fresh process on predictions that no other measurement uses, each made from
+a different row (the gold sentence, or the gold with a dropped word, a doubled word, a second sentence, or "balloon"
+for "ball": so one prediction in five reaches the judge). Measured in the same run:
 
 - baseline: the full check with Harper running every default rule but SpellCheck (the configuration before the
   rules whose lints never count were switched off);
 - ours: the full check as shipped, in one process and split over `--workers` processes;
+- ours on gold answers only: every prediction passes the cheap checks, so the judge parses every one (the worst
+  case for throughput);
 - Harper parsing alone (no rule on): the floor that no rule selection can go below.
 
 Each line gives predictions per second of wall-clock time and per CPU-second of the worker processes: on a shared
@@ -32,9 +35,11 @@ import parallelbench as pb
 TARGET = 500.0
 
 
-def _predictions(rows: list[dict]) -> list[tuple[dict, str]]:
+def _predictions(rows: list[dict], gold_only: bool = False) -> list[tuple[dict, str]]:
     """One prediction per row, cycling through five kinds: correct, a dropped word, a doubled word, two sentences,
-    and a required word made longer ("ball" -> "balloon")."""
+    and a required word made longer ("ball" -> "balloon"); or the gold sentence of every row."""
+    if gold_only:
+        return [(row, row["answer"]) for row in rows]
     pairs = []
     for i, row in enumerate(rows):
         gold = row["answer"]
@@ -61,6 +66,7 @@ def _measure(pairs: list[tuple[dict, str]], configuration: str) -> tuple[float, 
         in it.
     """
     from parallelbench.scoring import grammar
+    from parallelbench.scoring.coherence import judge_coherence
 
     linter = grammar.get_backend()._linter()  # built outside the timed part
     if configuration == "baseline":
@@ -68,6 +74,7 @@ def _measure(pairs: list[tuple[dict, str]], configuration: str) -> tuple[float, 
     if configuration == "parse-only":
         linter.set_lint_config({rule: False for rule in linter.get_default_lint_config()})
     pb.score(pairs[0][0], "Warm up the scorer.")
+    judge_coherence("The dogs warmed up a glorpy judge.")  # loads the parser and the word lexicon
     _start_together.wait()
     start, cpu = time.time(), time.process_time()
     for row, prediction in pairs:
@@ -101,15 +108,18 @@ def main() -> None:
         ("baseline, 1 process", "baseline", 1),
         ("ours, 1 process", "ours", 1),
         (f"ours, {workers} processes", "ours", workers),
+        (f"ours, gold only, {workers} processes", "gold", workers),
         ("Harper parsing alone", "parse-only", 1),
     )
     rows = pb.generate("words_to_sentence/medium", n=len(configurations) * args.repeats * n, seed=2024)
-    pairs = iter(_predictions(rows)[i : i + n] for i in range(0, len(rows), n))
+    mixed = iter(_predictions(rows)[i : i + n] for i in range(0, len(rows), n))
+    gold_rows = pb.generate("words_to_sentence/medium", n=args.repeats * n, seed=2025)
+    golds = iter(_predictions(gold_rows, gold_only=True)[i : i + n] for i in range(0, len(gold_rows), n))
     wall: dict[str, float] = {}
     cpu: dict[str, float] = {}
     for _ in range(args.repeats):  # interleaved, so a burst of load on the machine hits every configuration
         for label, configuration, processes in configurations:
-            part = next(pairs)
+            part = next(golds) if configuration == "gold" else next(mixed)
             seconds, cpu_seconds = _run([part[i::processes] for i in range(processes)], configuration)
             wall[label] = max(wall.get(label, 0.0), len(part) / seconds)
             cpu[label] = max(cpu.get(label, 0.0), len(part) / cpu_seconds)
