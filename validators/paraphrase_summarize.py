@@ -55,6 +55,7 @@ REPEATED_PHRASE_WORDS = 4
 
 _WRAPPING_QUOTES = "\"'\u201c\u201d\u2018\u2019"
 _LETTER_RUN = re.compile(r"[A-Za-z]+")
+_SPEAKER = re.compile(r"^\s*([^\W\d_][\w'-]*):", re.MULTILINE)  # "Rosa: Can you bring the tent?"
 
 
 def _text_of(text: str, strict: bool) -> str:
@@ -178,7 +179,9 @@ def _check_summary(reference: dict[str, Any], text: str, mode: str, paper: dict[
     # A summary may state a role with a pronoun ("Ben will lend her his camera"), so only a fact stated the wrong
     # way round (or both ways) fails; a paraphrase must state each one.
     wrong_roles = [verdict.describe() for verdict in roles if verdict.verdict in (SWAPPED, AMBIGUOUS)]
-    fluent, fluency_problems, fluency_details = _fluency(text, reference["people"])
+    # The dialogue's speakers are names too, also where the reference lists no people (rows imported from the release).
+    speakers = _SPEAKER.findall(reference["dialogue"])
+    fluent, fluency_problems, fluency_details = _fluency(text, [*reference["people"], *speakers])
     overlap = paper["rougeL"]
     value = round(overlap * (1.0 if fluent else 0.0), 6)
     facts_ok = not missing_people and not missing_facts
