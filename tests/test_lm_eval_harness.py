@@ -79,7 +79,10 @@ def exported(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def results(exported):
-    environment = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
+    # A cache of its own: `datasets` keys a local folder's cache by its name and config, so another test's build
+    # named "parallelbench" would otherwise be served from the shared cache in place of this one.
+    environment = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1",
+                   "HF_HOME": str(exported / "hf_home")}
     run = subprocess.run([sys.executable, "-c", SCRIPT, str(exported / "tasks"), str(LIMIT)], cwd=exported,
                          env=environment, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
