@@ -26,7 +26,8 @@ import sys
 from pathlib import Path
 
 LEXICON = Path(__file__).resolve().parent.parent / "generators" / "data" / "words_to_sentence_lexicon.json"
-FRAMES = {"nouns": "We talked about the {}.", "adjectives": "We found everything {}."}
+#: Each noun and adjective as the gold frame uses it (a noun with an adjective before it; an adjective on "things").
+FRAMES = {"nouns": "We talked about the quiet {}.", "adjectives": "We found {} things."}
 VERB_FRAME, VERB_WITH_OBJECT_FRAME = "We learned to {}.", "We learned to {} it."
 
 
