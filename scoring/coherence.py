@@ -465,13 +465,14 @@ def judge_coherence(text: str, known_words: Iterable[str] = ()) -> CoherenceRepo
     known_words = list(known_words)
     known = frozenset(part.casefold() for name in known_words for part in re.split(r"[\s-]+", name) if part)
     names = _names_pattern(tuple(sorted(set(known_words))))
+    sentences = split_sentences(text)
+    if not sentences:
+        return CoherenceReport(("no sentence",), judge_version())
     problems: list[str] = []
-    for sentence in split_sentences(text):
+    for sentence in sentences:
         parsed = _TRAILING_ELLIPSIS.sub(".", names.sub(NAME_STAND_IN, sentence) if names else sentence)
         reading = parser.best_reading(
             parsed, lambda linkage: _not_words(linkage.words, known) + _shape_problems(sentence, linkage))
         problems.extend([f"no complete parse: {sentence!r}"] if reading is None else reading)
         problems.extend(f"repeated words: {run!r}" for run in _repeated_runs(sentence, known))
-    if not problems and not split_sentences(text):
-        problems.append("no sentence")
     return CoherenceReport(tuple(problems), judge_version())
