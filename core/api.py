@@ -134,8 +134,9 @@ def score_many(rows: Sequence[Mapping[str, Any]], predictions: Iterable[str], st
         rows: The rows.
         predictions: One prediction per row, in the same order.
         strict: As in `score`.
-        workers: Worker processes. Each gets chunks of `SCORE_CHUNK` predictions with only the columns scoring
-            reads (``task``, ``reference``, ``id``), and sends back plain tuples. Worth it for the text tasks.
+        workers: Worker processes. They hold the columns scoring reads (``task``, ``reference``, ``id``, the
+            predictions), get spans of `SCORE_CHUNK` rows to score, parse each distinct reference once, and send
+            back plain tuples. Worth it from a few thousand predictions on.
         semantics: As in `score` (``release`` rows are scored in this process, one after another).
 
     Returns:
@@ -156,20 +157,49 @@ def score_many(rows: Sequence[Mapping[str, Any]], predictions: Iterable[str], st
         return [score(row, prediction, strict, semantics=semantics) for row, prediction in zip(rows, predictions)]
     if workers == 1 or len(rows) < 2 * SCORE_CHUNK:
         return _score_chunk((list(rows), predictions, strict))
-    try:  # only the columns scoring reads cross to the workers
+    try:  # only the columns scoring reads go to the workers
         tasks = [row["task"] for row in rows]
         references = [row["reference"] for row in rows]
         ids = [row.get("id") for row in rows]
     except (KeyError, TypeError, AttributeError):  # a malformed row: score in this process for its clear error
         return _score_chunk((list(rows), predictions, strict))
-    chunks = [(tasks[i : i + SCORE_CHUNK], references[i : i + SCORE_CHUNK], ids[i : i + SCORE_CHUNK],
-               predictions[i : i + SCORE_CHUNK], strict) for i in range(0, len(rows), SCORE_CHUNK)]
-    with ProcessPoolExecutor(max_workers=workers) as pool, _gc_paused():
-        return [Score(*verdict) for chunk in pool.map(_score_columns, chunks) for verdict in chunk]
+    spans = [(start, min(start + SCORE_CHUNK, len(rows))) for start in range(0, len(rows), SCORE_CHUNK)]
+    with ProcessPoolExecutor(max_workers=workers, initializer=_start_scoring_worker,
+                             initargs=(tasks, references, ids, predictions, strict)) as pool, _gc_paused():
+        return [Score(*verdict) for chunk in pool.map(_score_span, spans) for verdict in chunk]
 
 
 #: Predictions per unit of work handed to a scoring worker.
 SCORE_CHUNK = 5_000
+#: Parsed references a scoring worker keeps between its spans (it starts afresh past this many): a row scored many
+#: times in one batch (one prediction per model and setting) is parsed once per worker, not once per span.
+WORKER_REFERENCES = 50_000
+
+
+class _ScoringWorker:
+    """What one scoring worker process holds for its `score_many` call (the process ends with the call).
+
+    Attributes:
+        columns: The batch as columns: (tasks, reference texts, ids, predictions, strict). Where processes start
+            by forking (Linux) the worker shares the caller's lists and nothing is copied; elsewhere they are sent
+            once per worker. Work units are then only (start, end) spans.
+        references: Reference text -> parsed reference.
+    """
+
+    def __init__(self, columns: tuple[list[Any], list[Any], list[Any], list[Any], bool]) -> None:
+        self.columns = columns
+        self.references: dict[str, dict[str, Any]] = {}
+
+
+_worker: _ScoringWorker | None = None
+
+
+def _start_scoring_worker(*columns: Any) -> None:
+    global _worker
+    _worker = _ScoringWorker(columns)
+    # What the worker inherited is never garbage: keep the collector off it, so that it neither scans the caller's
+    # rows nor writes to their memory pages (each write would copy a page shared with the caller).
+    gc.freeze()
 
 
 def _score_chunk(chunk: tuple[list[Mapping[str, Any]], list[Any], bool]) -> list[Score]:
@@ -181,17 +211,22 @@ def _score_chunk(chunk: tuple[list[Mapping[str, Any]], list[Any], bool]) -> list
                 for row, prediction in zip(rows, predictions)]
 
 
-def _score_columns(chunk: tuple[list[str], list[Any], list[Any], list[Any], bool]) -> list[tuple[Any, ...]]:
-    """Score one worker's chunk, given as columns; return each verdict as a plain tuple (cheap to send back)."""
-    tasks, reference_texts, ids, predictions, strict = chunk
+def _score_span(span: tuple[int, int]) -> list[tuple[Any, ...]]:
+    """Score rows ``start..end-1`` of the worker's batch; return each verdict as a plain tuple (cheap to send back)."""
+    assert _worker is not None, "_score_span runs in a scoring worker process"
+    start, end = span
+    tasks, reference_texts, ids, predictions, strict = _worker.columns
+    references = _worker.references
+    if len(references) > WORKER_REFERENCES:
+        references.clear()
     checks: dict[str, Callable[..., Score]] = {}
-    references: dict[str, dict[str, Any]] = {}
     verdicts = []
     with _gc_paused():
-        for task, text, row_id, prediction in zip(tasks, reference_texts, ids, predictions):
+        for index in range(start, end):
+            task, text, prediction = tasks[index], reference_texts[index], predictions[index]
             reference = references.get(text) if isinstance(text, str) else None
             if reference is None:
-                reference = parse_reference({"task": task, "reference": text, "id": row_id})
+                reference = parse_reference({"task": task, "reference": text, "id": ids[index]})
                 if isinstance(text, str):
                     references[text] = reference
             check = checks.get(task)

@@ -11,7 +11,8 @@
 - `rouge`: ROUGE-1, ROUGE-2 and ROUGE-L F1 from Google's ``rouge-score`` package (what ``evaluate``'s "rouge" metric
   runs), with its Porter stemmer as the original release used it (``use_stemmer=True``).
 
-No metric needs downloaded data. Texts are cut to `MAX_TOKENS` tokens (`MAX_CHARS` characters for the 13a tokenizer
+No metric needs downloaded data. nltk and rouge-score are imported on first use: importing nltk takes about a second
+(it pulls in scipy), and generating rows or scoring lists must not pay for it. Texts are cut to `MAX_TOKENS` tokens (`MAX_CHARS` characters for the 13a tokenizer
 and rouge-score), so a huge prediction costs bounded time; every gold answer is far shorter.
 """
 
@@ -23,9 +24,7 @@ import unicodedata
 from collections import Counter
 from functools import lru_cache
 
-from nltk.stem import porter
-from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
-from rouge_score import rouge_scorer, tokenize, tokenizers
+from typing import Any
 
 #: Predictions are scored on their first this-many tokens (a gold answer is far shorter).
 MAX_TOKENS = 1_000
@@ -37,7 +36,6 @@ BLEU_MAX_ORDER = 4
 ROUGE_TYPES: tuple[str, ...] = ("rouge1", "rouge2", "rougeL")
 
 _TOKEN = re.compile(r"[^\W_]+")
-_SMOOTHING = SmoothingFunction().method1
 
 # mteval-v13a's tokenization (as in sacrebleu's and evaluate's tokenizer_13a), applied in this order:
 _13A_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -76,7 +74,9 @@ def bleu(hypothesis: str, reference: str) -> float:
     hyp, ref = overlap_tokens(hypothesis), overlap_tokens(reference)
     if not hyp or not ref:
         return 0.0
-    return float(sentence_bleu([ref], hyp, smoothing_function=_SMOOTHING))
+    from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu  # slow to import: see the module docstring
+
+    return float(sentence_bleu([ref], hyp, smoothing_function=SmoothingFunction().method1))
 
 
 def tokenize_13a(text: str) -> list[str]:
@@ -157,21 +157,30 @@ class _CachedPorterStemmer:
     """rouge-score's Porter stemmer, remembering each word's stem (stemming is most of ROUGE's time)."""
 
     def __init__(self) -> None:
+        from nltk.stem import porter
+
         self.stem = lru_cache(maxsize=65_536)(porter.PorterStemmer().stem)
 
 
-class _StemmingTokenizer(tokenizers.Tokenizer):
-    """rouge-score's default tokenizer with ``use_stemmer=True``, through the cached stemmer: the same tokens."""
+class _StemmingTokenizer:
+    """rouge-score's default tokenizer with ``use_stemmer=True``, through the cached stemmer: the same tokens.
+
+    rouge-score takes any object with a ``tokenize`` method as its tokenizer.
+    """
 
     def __init__(self) -> None:
         self._stemmer = _CachedPorterStemmer()
 
     def tokenize(self, text: str) -> list[str]:
+        from rouge_score import tokenize
+
         return tokenize.tokenize(text, self._stemmer)
 
 
 @lru_cache(maxsize=1)
-def _rouge_scorer() -> rouge_scorer.RougeScorer:
+def _rouge_scorer() -> Any:
+    from rouge_score import rouge_scorer  # imports nltk: see the module docstring
+
     return rouge_scorer.RougeScorer(list(ROUGE_TYPES), tokenizer=_StemmingTokenizer())
 
 

@@ -9,11 +9,14 @@ raises on any prediction, whatever object it is: failures come back as a reason.
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import re
 import unicodedata
 from collections.abc import Callable, Collection
 from typing import Any
+
+import orjson
 
 #: Past this many characters a prediction is not an answer to any of our tasks; it is cut before parsing.
 MAX_PREDICTION_CHARS = 100_000
@@ -105,6 +108,23 @@ def json_document(text: str) -> Any:
     return value
 
 
+def _json_strings(text: str) -> list[str] | None:
+    """Return the list of strings that `text` is as one JSON document, or None when it is anything else.
+
+    Read with orjson, about twice as fast as `json_document` on an answer-sized list. Where orjson reads a list of
+    strings, `json.loads` reads the same list (both decode strings exactly as JSON defines them; orjson refuses
+    the few texts where they differ, such as lone surrogates and numbers past 64 bits, so those and every other
+    value go on to `json_document`).
+    """
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    if type(value) is list and all(map(isinstance, value, itertools.repeat(str))):  # orjson makes no str subclass
+        return value
+    return None
+
+
 def _list_at(text: str, start: int, known: Collection[str]) -> tuple[list[Any], int] | None:
     """Return the list that starts at `text[start]` ("[") and the index just past it, or None.
 
@@ -177,10 +197,12 @@ def extract_list(prediction: object, strict: bool, *, known: Collection[str] = (
         return None, f"longer than {MAX_PREDICTION_CHARS:,} characters"
     value = None
     if text.lstrip(_JSON_WHITESPACE).startswith("["):  # the common case, and the only one strict mode accepts
-        try:  # the whole text is a JSON array
-            value = json_document(text)
-        except (ValueError, RecursionError):
-            pass
+        value = _json_strings(text)  # the whole text is a JSON array of strings (most answers)
+        if value is None:
+            try:  # the whole text is a JSON array of anything
+                value = json_document(text)
+            except (ValueError, RecursionError):
+                pass
     if isinstance(value, list):
         return value, ""
     if strict:

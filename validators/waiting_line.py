@@ -64,43 +64,43 @@ def _entries(reference: dict[str, Any]) -> list[str]:
     return reference["input"] if reference.get("item") is None else [*reference["input"], reference["item"]]
 
 
-def _canonical_items(reference: dict[str, Any], items: list[Any], strict: bool) -> tuple[list[str] | None, str]:
-    """Check that every item is a string; in lenient mode map case/spacing variants onto the known entries."""
-    if not _is_strings(items):
-        number = next(number for number, item in enumerate(items, start=1) if not isinstance(item, str))
-        return None, f"entry {number} is not a string"
-    if strict:
-        return items, ""
-    entries = _entries(reference)
-    if all(map(entries.__contains__, items)):
-        return items, ""
+def _lenient_items(entries: list[str], items: list[str]) -> list[str]:
+    """Map case and spacing variants of known entries onto the entries (lenient mode); other items stay as they are."""
     known = {normalize_item(entry): entry for entry in entries}
-    return [known.get(normalize_item(item), item) for item in items], ""
+    return [known.get(normalize_item(item), item) for item in items]
 
 
 _UNITS = {"names": "name", "letters": "letter", "words": "word"}
 
 
 def _counts(entries: list[str]) -> dict[str, int]:
-    """How often each entry occurs (a plain dict: `collections.Counter` costs more than the check on short lists)."""
-    counts: dict[str, int] = {}
-    for entry in entries:
-        counts[entry] = counts.get(entry, 0) + 1
+    """How often each entry occurs. Entries are most often distinct (every input is): one C call counts those."""
+    counts = dict.fromkeys(entries, 1)
+    if len(counts) < len(entries):
+        counts = {}
+        for entry in entries:
+            counts[entry] = counts.get(entry, 0) + 1
     return counts
 
 
 def _multiset_problem(expected: list[str], got: list[str], unit: str) -> str:
-    """Describe how `got` differs from `expected` as a multiset (missing, unexpected or repeated entries)."""
+    """Describe how `got` differs from `expected` as a multiset (missing, unexpected or repeated entries).
+
+    Each loop below runs only when a cheaper whole-set test says it can find something.
+    """
     have, want = _counts(got), _counts(expected)
-    for entry in got:
-        if entry not in want:
-            return f"unexpected {unit}: {entry}"
-    for entry in got:
-        if have[entry] > want[entry]:
-            return f"{unit} repeated: {entry}"
-    for entry in expected:
-        if have.get(entry, 0) < want[entry]:
-            return f"{unit} missing: {entry}"
+    if not want.keys() >= have.keys():
+        for entry in got:
+            if entry not in want:
+                return f"unexpected {unit}: {entry}"
+    if len(have) < len(got):  # some entry written twice
+        for entry in got:
+            if have[entry] > want[entry]:
+                return f"{unit} repeated: {entry}"
+    if not have.keys() >= want.keys() or len(want) < len(expected):
+        for entry in expected:
+            if have.get(entry, 0) < want[entry]:
+                return f"{unit} missing: {entry}"
     return ""
 
 
@@ -184,15 +184,14 @@ def _answer_shape(reference: dict[str, Any]) -> tuple[dict[str, int], int, dict[
     """What every correct answer has: (the most copies of each entry, the length, the entries it must hold)."""
     items, operation, item = reference["input"], reference["operation"], reference.get("item")
     expected = expected_list(reference)
-    if expected is not None:
-        return _counts(expected), len(expected), _counts(expected)
-    if operation == "shuffle":
-        return _counts(items), len(items), _counts(items)
-    if operation == "insert_random":
-        return _counts([*items, item]), len(items) + 1, _counts([*items, item])
-    if operation == "remove_random":
+    if expected is None and operation == "remove_random":
         return _counts(items), len(items) - 1, {}  # any one entry may go
-    return _counts([*items, item]), len(items), {item: 1}  # replace_random: the new item replaces any one entry
+    if expected is None and operation == "replace_random":
+        return _counts([*items, item]), len(items), {item: 1}  # the new item replaces any one entry
+    if expected is None:  # shuffle, insert_random: every entry of the input (and the new item), once each
+        expected = items if operation == "shuffle" else [*items, item]
+    counts = _counts(expected)
+    return counts, len(expected), counts
 
 
 def failure_class(reference: dict[str, Any], got: list[str]) -> str:
@@ -212,9 +211,11 @@ def failure_class(reference: dict[str, Any], got: list[str]) -> str:
         return "unchanged_input"
     most, length, required = _answer_shape(reference)
     have = _counts(got)
-    if any(count > max(most.get(entry, 0), 1) for entry, count in have.items()):
+    repeats = len(have) < len(got)  # without repeats no entry can exceed its most copies (at least 1) or the floor 1
+    if repeats and any(count > max(most.get(entry, 0), 1) for entry, count in have.items()):
         return "duplicated_unit"
-    if len(got) > length or any(count > most.get(entry, 0) for entry, count in have.items()):
+    if len(got) > length or not most.keys() >= have.keys() or (
+            repeats and any(count > most[entry] for entry, count in have.items())):
         return "extra_unit"
     if len(got) < length or any(have.get(entry, 0) < count for entry, count in required.items()):
         return "missing_unit"
@@ -233,16 +234,18 @@ def check(reference: dict[str, Any], prediction: str, strict: bool = False) -> S
     """
     validate_reference(reference)
     mode = "strict" if strict else "lenient"
-    if strict:
-        items, problem = extract_list(prediction, True)
-    else:
-        items, problem = extract_list(prediction, False, known=_entries(reference), wanted=_is_strings)
+    entries = _entries(reference)
+    items, problem = extract_list(prediction, strict, known=entries, wanted=_is_strings)
     if items is None:
         return failed(problem, mode=mode, failure="format_error")
-    got, problem = _canonical_items(reference, items, strict)
-    if got is None:
-        return failed(problem, mode=mode, failure="format_error")
+    if not _is_strings(items):
+        number = next(number for number, item in enumerate(items, start=1) if not isinstance(item, str))
+        return failed(f"entry {number} is not a string", mode=mode, failure="format_error")
+    got = items
     problem = _check_items(reference, got)
+    if problem and not strict and not set(entries).issuperset(items):  # an item that is not exactly an entry
+        got = _lenient_items(entries, items)
+        problem = _check_items(reference, got)
     if problem:
         return failed(problem, mode=mode, length=len(got), failure=failure_class(reference, got))
     return passed(mode=mode, length=len(got))
