@@ -112,6 +112,8 @@ def sample(rng: RowRandom, items: Sequence[T] | range, k: int) -> list[T]:
 #: A `WeightedSampler` looks up the top this many bits of a word in a table before it searches its bounds.
 LOOKUP_BITS = 16
 _LOOKUP_SHIFT = 64 - LOOKUP_BITS
+#: In a `WeightedSampler`'s table: a span of words that holds a bound, so the item is found by binary search.
+_UNSETTLED = object()
 
 
 class WeightedSampler:
@@ -138,13 +140,13 @@ class WeightedSampler:
         self.items = list(items)
         self.bounds = [int(value / total * WORD_SPAN) for value in cumulative[:-1]]
         span = 1 << _LOOKUP_SHIFT
-        self._lookup: list[int | None] = [None] * (1 << LOOKUP_BITS)
-        for number, (low, high) in enumerate(zip([0, *self.bounds], [*self.bounds, WORD_SPAN])):
+        self._lookup: list[T | object] = [_UNSETTLED] * (1 << LOOKUP_BITS)
+        for item, low, high in zip(self.items, [0, *self.bounds], [*self.bounds, WORD_SPAN]):
             first, end = -(-low // span), high // span  # the spans that lie wholly inside [low, high)
-            self._lookup[first:end] = [number] * max(0, end - first)
+            self._lookup[first:end] = [item] * max(0, end - first)
 
     def draw(self, rng: RowRandom) -> T:
         """Return one item, drawn by weight."""
         word = rng.word()
-        number = self._lookup[word >> _LOOKUP_SHIFT]
-        return self.items[bisect.bisect_right(self.bounds, word) if number is None else number]
+        item = self._lookup[word >> _LOOKUP_SHIFT]
+        return self.items[bisect.bisect_right(self.bounds, word)] if item is _UNSETTLED else item

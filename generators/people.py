@@ -41,10 +41,10 @@ def draw_full_name(rng: RowRandom) -> str:
 
 def draw_distinct_names(rng: RowRandom, count: int) -> list[str]:
     """Return `count` distinct full names (a name drawn twice is redrawn)."""
-    first, last = _samplers()
+    draw_first, draw_last = (sampler.draw for sampler in _samplers())
     names: list[str] = []
     while len(names) < count:
-        name = f"{first.draw(rng)} {last.draw(rng)}"
+        name = f"{draw_first(rng)} {draw_last(rng)}"
         if name not in names:
             names.append(name)
     return names
