@@ -14,19 +14,13 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .api import SEMANTICS
-from .build import build
-from .cards import render_card
 from .errors import ParallelBenchError, UsageError
-from .folder import checksum_problems, gold_problems, read_manifest, read_rows
-from .hub import hub_files, push
-from .lm_eval_tasks import write_lm_eval_tasks
 from .parallel import default_workers, write_tasks
-from .reference_decoding.calibrate import calibrate_folder
-from .report import group_label, read_predictions, score_predictions, write_report, write_verdicts
 from .registry import get_task, task_names, task_table_markdown
-from .release import import_release, is_release_edition, release_gold_problems, semantics_table
+
+# Each other command imports what it needs when it runs, so that `parallelbench generate` (the command that is run
+# at scale) does not load the building, publishing, reporting and calibration code.
 
 
 class CliError(UsageError):
@@ -83,6 +77,9 @@ def _parse_splits(pairs: list[str]) -> dict[str, int | None]:
 
 
 def cmd_build(args: argparse.Namespace) -> None:
+    from .builder import build
+    from .folder import read_manifest
+
     folder = build(args.out, args.version, tasks=args.tasks or None, splits=_parse_splits(args.split),
                    calibrate=not args.no_calibrate, workers=args.workers, progress=True, overwrite=args.overwrite)
     manifest = read_manifest(folder)
@@ -91,6 +88,10 @@ def cmd_build(args: argparse.Namespace) -> None:
 
 
 def cmd_score(args: argparse.Namespace) -> None:
+    from .folder import read_manifest, read_rows
+    from .release import is_release_edition, semantics_table
+    from .report import group_label, read_predictions, score_predictions, write_report, write_verdicts
+
     predictions = read_predictions(args.predictions)
     rows = read_rows(args.folder, args.split)
     result = score_predictions(rows, predictions, skip_missing=args.skip_missing, workers=args.workers,
@@ -134,6 +135,9 @@ def cmd_sweep(args: argparse.Namespace) -> None:
 
 
 def cmd_import_release(args: argparse.Namespace) -> None:
+    from .folder import read_manifest
+    from .release import import_release
+
     folder = import_release(args.path, args.out, version=args.version, calibrate=not args.no_calibrate,
                             workers=args.workers, progress=True, overwrite=args.overwrite)
     manifest = read_manifest(folder)
@@ -144,6 +148,9 @@ def cmd_import_release(args: argparse.Namespace) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> None:
+    from .folder import checksum_problems, gold_problems, read_manifest
+    from .release import is_release_edition, release_gold_problems
+
     known = 0
     if is_release_edition(read_manifest(args.folder)):
         gold, known = release_gold_problems(args.folder)
@@ -172,6 +179,8 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
         for task, reason in result["skipped_tasks"].items():
             print(f"{task}\tskipped: {reason}")
         return
+    from .reference_decoding.calibrate import calibrate_folder
+
     summaries = calibrate_folder(args.folder, workers=args.workers, progress=True)
     print("config\toracle accuracy, random order, k = 1 / 2 / 4 / all\tcalibrated rows")
     for config_name, summary in summaries.items():
@@ -181,6 +190,8 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
 
 
 def cmd_lm_eval(args: argparse.Namespace) -> None:
+    from .lm_eval_tasks import write_lm_eval_tasks
+
     if args.revision and not args.hub_id:
         raise CliError("--revision names a Hub version: give --hub-id with it")
     paths = write_lm_eval_tasks(args.out, args.hub_id or args.folder, args.folder, revision=args.revision)
@@ -189,6 +200,10 @@ def cmd_lm_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_card(args: argparse.Namespace) -> None:
+    from .cards import render_card
+    from .folder import read_manifest
+    from .hub import hub_files
+
     if args.repo_id:
         card = hub_files(args.folder, args.repo_id, args.code_url)[0]["README.md"].decode("utf-8")
     else:
@@ -201,6 +216,8 @@ def cmd_card(args: argparse.Namespace) -> None:
 
 
 def cmd_push(args: argparse.Namespace) -> None:
+    from .hub import push
+
     plan = push(args.folder, args.repo_id, args.version, dry_run=args.dry_run, private=args.private or None,
                 i_have_the_rights=args.i_have_the_rights, code_url=args.code_url)
     for note in plan.notes:
@@ -215,10 +232,24 @@ def cmd_push(args: argparse.Namespace) -> None:
         print(f"pushed {args.folder} ({size}) to {plan.repo_id} at {plan.commit}, tagged {plan.tag}")
 
 
+class _PrintVersion(argparse.Action):
+    """``--version``: print the installed version and exit (looked up only then: finding it takes a while)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show the version and exit", **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        from . import __version__
+
+        print(f"parallelbench {__version__}")
+        parser.exit()
+
+
 def make_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the `parallelbench` command."""
     parser = argparse.ArgumentParser(prog="parallelbench", description="Generate, score and build ParallelBench.")
-    parser.add_argument("--version", action="version", version=f"parallelbench {__version__}")
+    parser.add_argument("--version", action=_PrintVersion)
     commands = parser.add_subparsers(dest="command", required=True)
 
     tasks = commands.add_parser("tasks", help="list every task")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .build import MANIFEST
+from .builder import MANIFEST
 from .cards import CARD_PLOT, package_source_url, plot_png, render_card
 from .errors import UsageError
 from .folder import checksum_problems, read_manifest

@@ -16,17 +16,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from .api import gc_paused, generate, iter_rows
 from .errors import UsageError
 from .registry import get_task
-from .schema import PARQUET_OPTIONS, ROW_SCHEMA
+from .schema import PARQUET_OPTIONS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: Rows per unit of work handed to a worker process.
 CHUNK_ROWS = 2_000
@@ -86,6 +87,10 @@ def work(job: _Job) -> list[dict[str, Any]] | bytearray | pa.Table:
         return jsonl_bytes(iter_rows(task, count, seed, start=start, **params))
     rows = generate(task, count, seed, start=start, **params)
     if form == ".parquet":
+        import pyarrow as pa  # only for Parquet: JSON lines never load it (see `parallelbench.schema`)
+
+        from .schema import ROW_SCHEMA
+
         return pa.Table.from_pylist(rows, schema=ROW_SCHEMA)
     return rows
 
@@ -200,6 +205,15 @@ def generate_tasks(tasks: Sequence[str], n: int | None = None, seed: int = 0, *,
     return result
 
 
+def _parquet_writer(path: Path) -> Any:
+    """Open a Parquet writer of rows at `path` (pyarrow is imported here: JSON lines never need it)."""
+    import pyarrow.parquet as pq
+
+    from .schema import ROW_SCHEMA
+
+    return pq.ParquetWriter(path, ROW_SCHEMA, **PARQUET_OPTIONS)
+
+
 def write_tasks(paths: dict[str, Path], n: int | None = None, seed: int = 0, *, workers: int = 1,
                 progress: bool = False, **params: Any) -> dict[str, int]:
     """Generate rows for several tasks straight into files (``.jsonl`` or ``.parquet``, by suffix).
@@ -230,8 +244,7 @@ def write_tasks(paths: dict[str, Path], n: int | None = None, seed: int = 0, *, 
     try:
         for name, path in staging.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            writers[name] = (path.open("wb") if targets[name].suffix == ".jsonl" else
-                             pq.ParquetWriter(path, ROW_SCHEMA, **PARQUET_OPTIONS))
+            writers[name] = path.open("wb") if targets[name].suffix == ".jsonl" else _parquet_writer(path)
         # With workers, JSON lines travel as files (see `work_to_file`); Parquet chunks as Arrow tables.
         by_file = workers > 1 and hasattr(os, "sendfile")
         if by_file:

@@ -42,7 +42,7 @@ import orjson
 import yaml
 
 from .api import score_many
-from .build import _check_replaceable, _scoring_backends, _version_of
+from .builder import _check_replaceable, _scoring_backends, _version_of
 from .folder import _sha256, check_version, seal, write_parquet
 from .generators.waiting_line import count_answers, json_list
 from .reference_decoding.calibrate import calibrate_rows, record_curves

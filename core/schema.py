@@ -6,34 +6,35 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import pyarrow as pa
-
 from .errors import MalformedRowError
 from .validators.parsing import json_document
 
 #: Put in the dataset card and in every row's metadata so that benchmark rows can be filtered out of training data.
 CANARY = "PARALLELBENCH CANARY 6f1d2c9e-parallelbench-do-not-train-7b3a"
 
-#: Column name -> Arrow type. Every task's rows have exactly these columns with exactly these types.
-ROW_SCHEMA = pa.schema(
-    [
-        ("id", pa.string()),
-        ("task", pa.string()),
-        ("family", pa.string()),
-        ("seed", pa.int64()),
-        ("index", pa.int64()),
-        ("prompt", pa.string()),
-        ("messages", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))),
-        ("answer", pa.string()),
-        ("reference", pa.string()),
-        ("output_format", pa.string()),
-        ("n_answers", pa.int64()),
-        ("metadata", pa.string()),
-        ("difficulty", pa.string()),
-    ]
-)
+#: The columns of every row, in order (``ROW_SCHEMA`` gives their Arrow types).
+COLUMNS: tuple[str, ...] = ("id", "task", "family", "seed", "index", "prompt", "messages", "answer", "reference",
+                            "output_format", "n_answers", "metadata", "difficulty")
 
-COLUMNS: tuple[str, ...] = tuple(ROW_SCHEMA.names)
+
+def __getattr__(name: str) -> Any:
+    """Make ``ROW_SCHEMA`` on first use: pyarrow takes a tenth of a second to import, and neither generating rows
+    to JSON lines nor scoring needs it.
+
+    ``ROW_SCHEMA`` is `COLUMNS` with their Arrow types: every task's rows have exactly these columns with exactly
+    these types.
+    """
+    if name != "ROW_SCHEMA":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import pyarrow as pa
+
+    text, number = pa.string(), pa.int64()
+    types = {"seed": number, "index": number, "n_answers": number,
+             "messages": pa.list_(pa.struct([("role", text), ("content", text)]))}
+    schema = pa.schema([(column, types.get(column, text)) for column in COLUMNS])
+    globals()["ROW_SCHEMA"] = schema
+    return schema
+
 
 #: How every Parquet file of rows is written, so that the same rows always give the same bytes. Dictionary encoding
 #: only for the columns that repeat within a task; for the others it costs time and saves nothing after zstd.

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 
 import pytest
 
 import parallelbench as pb
+from parallelbench import api
 
 #: sha256 of the JSON of the first 5 rows under seed 0: these pin "same seed, same bytes" across Pythons and
 #: machines. A change here means every published row changes: bump the task's generator version with it.
@@ -71,11 +74,54 @@ def test_score_many_equals_the_loop():
     assert pb.score_many(rows, predictions, strict=True) == [pb.score(r, p, strict=True) for r, p in zip(rows, predictions)]
 
 
-def test_score_many_gives_the_same_verdicts_on_several_workers():
+def test_score_many_gives_the_same_verdicts_on_several_workers(monkeypatch):
+    monkeypatch.setattr(api, "SCORE_CHUNK", 100)  # many spans per worker, so its reference cache is used across them
     rows = [row for task in ("waiting_line/shuffle", "words_to_sentence/easy", "puzzle/latin_square_n4")
-            for row in pb.generate(task, n=400, seed=4)]
+            for row in pb.generate(task, n=150, seed=4)] * 3
     predictions = [row["answer"] if i % 2 else rows[-i]["answer"] for i, row in enumerate(rows)]
-    assert pb.score_many(rows, predictions, workers=2) == pb.score_many(rows, predictions)
+    predictions[7], predictions[8] = None, "[" * 10_000  # odd predictions score zero in a worker too
+    in_workers = pb.score_many(rows, predictions, workers=2)
+    assert in_workers == [pb.score(row, prediction) for row, prediction in zip(rows, predictions)]
+    assert 0 < sum(verdict.correct for verdict in in_workers) < len(rows)
+
+
+def test_score_many_in_workers_raises_for_a_malformed_row(monkeypatch):
+    monkeypatch.setattr(api, "SCORE_CHUNK", 10)
+    rows = pb.generate("waiting_line/copy", n=40)
+    rows[33] = {**rows[33], "reference": "{not json"}
+    with pytest.raises(pb.MalformedRowError, match="reference is not JSON"):
+        pb.score_many(rows, [row["answer"] for row in rows], workers=2)
+
+
+def _run_python(code: str) -> str:
+    return subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+
+
+def test_public_names_stay_what_they_name_after_every_module_is_imported():
+    # Importing a submodule sets the package attribute of its own name; no public name may be shadowed that way.
+    code = """
+import importlib, pkgutil, types, parallelbench as pb
+for info in pkgutil.walk_packages(pb.__path__, "parallelbench."):
+    try:
+        importlib.import_module(info.name)
+    except ImportError:  # an optional extra
+        pass
+print([name for name in pb.__all__ if isinstance(getattr(pb, name), types.ModuleType)])
+"""
+    assert _run_python(code).strip() == "[]"
+    assert set(dir(pb)) >= set(pb.__all__) and callable(pb.build) and callable(pb.iter_rows)
+
+
+def test_the_command_line_loads_only_what_generating_rows_needs():
+    code = """
+import sys
+from parallelbench.cli import make_parser
+from parallelbench.registry import task_names
+task_names()
+print(sorted(name for name in ("pyarrow", "nltk", "lemminflect", "rouge_score", "parallelbench.builder",
+                               "parallelbench.hub", "parallelbench.report", "torch") if name in sys.modules))
+"""
+    assert _run_python(code).strip() == "[]"
 
 
 def test_score_many_rejects_length_mismatch():

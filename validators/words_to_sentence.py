@@ -40,9 +40,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from types import ModuleType
 from typing import Any
-
-import lemminflect
 
 from ..schema import Score
 from ..scoring.coherence import judge_coherence, not_judged, split_sentences
@@ -63,6 +62,14 @@ _WRAPPING_QUOTES = "\"'\u201c\u201d\u2018\u2019"
 MAX_ANSWER_CHARS = 500
 
 
+@lru_cache(maxsize=1)
+def _lemminflect() -> ModuleType:
+    """lemminflect, imported on first use: it loads numpy, a twentieth of a second no list or puzzle task needs."""
+    import lemminflect
+
+    return lemminflect
+
+
 def tokens(text: str) -> list[str]:
     """Return the words of `text`: maximal runs of letters, NFKC-normalized and casefolded."""
     return _LETTERS.findall(unicodedata.normalize("NFKC", text).casefold())
@@ -71,7 +78,7 @@ def tokens(text: str) -> list[str]:
 @lru_cache(maxsize=1 << 16)
 def _readings(form: str) -> dict[str, tuple[str, ...]]:
     """lemminflect's dictionary readings of `form`: universal part of speech -> its lemmas (do not modify)."""
-    return lemminflect.getAllLemmas(form)
+    return _lemminflect().getAllLemmas(form)
 
 
 def _only_reading_is(form: str, lemma: str) -> bool:
@@ -86,13 +93,13 @@ def _spellings(word: str, upos: str) -> list[tuple[str, bool]]:
     when they lemmatize back to the word; never for adjectives (the rules would invent "amazinger") and never for a
     word that is itself an inflected form ("rapids" would get "rapidses").
     """
-    by_tag = lemminflect.getAllInflections(word, upos)
+    by_tag = _lemminflect().getAllInflections(word, upos)
     if by_tag:
         return [(form, rank == 0) for spellings in by_tag.values() for rank, form in enumerate(spellings)]
-    if upos == "ADJ" or lemminflect.getLemma(word, upos) != (word,):
+    if upos == "ADJ" or _lemminflect().getLemma(word, upos) != (word,):
         return []
-    oov = lemminflect.getAllInflectionsOOV(word, upos).values()
-    return [(spellings[0], True) for spellings in oov if lemminflect.getLemma(spellings[0], upos) == (word,)]
+    oov = _lemminflect().getAllInflectionsOOV(word, upos).values()
+    return [(spellings[0], True) for spellings in oov if _lemminflect().getLemma(spellings[0], upos) == (word,)]
 
 
 @lru_cache(maxsize=4096)
