@@ -5,6 +5,7 @@ Everything here is pure: no I/O, no network, no global state that a call could c
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -12,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from .errors import UsageError
-from .registry import get_task, task_names
+from .registry import Grader, get_task, task_names
 from .rows import RowMaker
 from .schema import Score, failed, parse_reference
 from .validators import release_semantics
@@ -88,18 +89,18 @@ def scorer(task: str, strict: bool = False) -> Callable[[Mapping[str, Any], str]
         task: A task name.
         strict: Demand exactly the requested output format.
     """
-    check = get_task(task).check
+    spec = get_task(task)
 
     def score_row(row: Mapping[str, Any], prediction: str) -> Score:
-        return _guarded(check, parse_reference(row), prediction, strict)
+        return _guarded(spec.grader(parse_reference(row)), prediction, strict)
 
     return score_row
 
 
-def _guarded(check: Callable[..., Score], reference: dict[str, Any], prediction: Any, strict: bool) -> Score:
-    """Run a checker; input so pathological that Python itself gives up on it scores zero instead of raising."""
+def _guarded(grade: Grader, prediction: Any, strict: bool) -> Score:
+    """Run a grader; input so pathological that Python itself gives up on it scores zero instead of raising."""
     try:
-        return check(reference, prediction, strict)
+        return grade(prediction, strict)
     except (RecursionError, MemoryError) as error:
         return failed(f"prediction could not be parsed ({type(error).__name__})", mode="strict" if strict else "lenient")
 
@@ -108,12 +109,12 @@ def _guarded(check: Callable[..., Score], reference: dict[str, Any], prediction:
 SEMANTICS: tuple[str, ...] = ("parallelbench", "release")
 
 
-def _check_for(task: str, semantics: str) -> Callable[..., Score]:
-    """The checker of `task` under `semantics` (see `SEMANTICS`)."""
+def _grader_for(task: str, reference: dict[str, Any], semantics: str) -> Grader:
+    """The check of `task` under `semantics` (see `SEMANTICS`), bound to `reference`."""
     if semantics == "parallelbench":
-        return get_task(task).check
+        return get_task(task).grader(reference)
     if semantics == "release":
-        return release_semantics.check
+        return functools.partial(release_semantics.check, reference)
     raise UsageError(f"semantics must be one of {', '.join(SEMANTICS)}; got {semantics!r}")
 
 
@@ -134,7 +135,7 @@ def score(row: Mapping[str, Any], prediction: str, strict: bool = False, *, sema
         A `Score`.
     """
     reference = parse_reference(row)
-    return _guarded(_check_for(row["task"], semantics), reference, prediction, strict)
+    return _guarded(_grader_for(row["task"], reference, semantics), prediction, strict)
 
 
 def score_many(rows: Sequence[Mapping[str, Any]], predictions: Iterable[str], strict: bool = False, *,
@@ -182,9 +183,9 @@ def score_many(rows: Sequence[Mapping[str, Any]], predictions: Iterable[str], st
 
 #: Predictions per unit of work handed to a scoring worker.
 SCORE_CHUNK = 5_000
-#: Parsed references a scoring worker keeps between its spans (it starts afresh past this many): a row scored many
-#: times in one batch (one prediction per model and setting) is parsed once per worker, not once per span.
-WORKER_REFERENCES = 50_000
+#: Graders a scoring worker keeps between its spans (it starts afresh past this many): a row scored many times in
+#: one batch (one prediction per model and setting) is parsed and prepared once per worker, not once per span.
+WORKER_GRADERS = 50_000
 
 
 class _ScoringWorker:
@@ -194,12 +195,12 @@ class _ScoringWorker:
         columns: The batch as columns: (tasks, reference texts, ids, predictions, strict). Where processes start
             by forking (Linux) the worker shares the caller's lists and nothing is copied; elsewhere they are sent
             once per worker. Work units are then only (start, end) spans.
-        references: Reference text -> parsed reference.
+        graders: (task, reference text) -> the task's grader for that reference.
     """
 
     def __init__(self, columns: tuple[list[Any], list[Any], list[Any], list[Any], bool]) -> None:
         self.columns = columns
-        self.references: dict[str, dict[str, Any]] = {}
+        self.graders: dict[tuple[str, str], Grader] = {}
 
 
 _worker: _ScoringWorker | None = None
@@ -215,11 +216,9 @@ def _start_scoring_worker(*columns: Any) -> None:
 
 def _score_chunk(chunk: tuple[list[Mapping[str, Any]], list[Any], bool]) -> list[Score]:
     rows, predictions, strict = chunk
-    checks: dict[str, Callable[..., Score]] = {}
-    references: dict[str, dict[str, Any]] = {}
+    graders: dict[tuple[str, str], Grader] = {}
     with gc_paused():
-        return [_score_prepared(row, prediction, strict, checks, references)
-                for row, prediction in zip(rows, predictions)]
+        return [_score_prepared(row, prediction, strict, graders) for row, prediction in zip(rows, predictions)]
 
 
 def _score_span(span: tuple[int, int]) -> list[tuple[Any, ...]]:
@@ -227,37 +226,32 @@ def _score_span(span: tuple[int, int]) -> list[tuple[Any, ...]]:
     assert _worker is not None, "_score_span runs in a scoring worker process"
     start, end = span
     tasks, reference_texts, ids, predictions, strict = _worker.columns
-    references = _worker.references
-    if len(references) > WORKER_REFERENCES:
-        references.clear()
-    checks: dict[str, Callable[..., Score]] = {}
+    graders = _worker.graders
+    if len(graders) > WORKER_GRADERS:
+        graders.clear()
     verdicts = []
     with gc_paused():
         for index in range(start, end):
             task, text, prediction = tasks[index], reference_texts[index], predictions[index]
-            reference = references.get(text) if isinstance(text, str) else None
-            if reference is None:
-                reference = parse_reference({"task": task, "reference": text, "id": ids[index]})
+            grade = graders.get((task, text)) if isinstance(text, str) else None
+            if grade is None:
+                grade = get_task(task).grader(parse_reference({"task": task, "reference": text, "id": ids[index]}))
                 if isinstance(text, str):
-                    references[text] = reference
-            check = checks.get(task)
-            if check is None:
-                check = checks[task] = get_task(task).check
-            verdict = _guarded(check, reference, prediction, strict)
+                    graders[task, text] = grade
+            verdict = _guarded(grade, prediction, strict)
             verdicts.append((verdict.value, verdict.correct, verdict.reason, verdict.details))
     return verdicts
 
 
-def _score_prepared(row: Mapping[str, Any], prediction: Any, strict: bool, checks: dict[str, Callable[..., Score]],
-                    references: dict[str, dict[str, Any]]) -> Score:
-    """Score one row of a batch, parsing each distinct reference and finding each task's checker once per batch."""
+def _score_prepared(row: Mapping[str, Any], prediction: Any, strict: bool,
+                    graders: dict[tuple[str, str], Grader]) -> Score:
+    """Score one row of a batch, parsing and preparing each distinct (task, reference) once per batch."""
     text = row.get("reference") if isinstance(row, dict) else None
-    reference = references.get(text) if isinstance(text, str) else None
-    if reference is None:
+    key = (row.get("task"), text) if isinstance(text, str) else None
+    grade = graders.get(key) if key is not None else None
+    if grade is None:
         reference = parse_reference(row)  # raises the clear error for a malformed row
-        if text is not None:
-            references[text] = reference
-    check = checks.get(row["task"])
-    if check is None:
-        check = checks[row["task"]] = get_task(row["task"]).check
-    return _guarded(check, reference, prediction, strict)
+        grade = get_task(row["task"]).grader(reference)
+        if key is not None:
+            graders[key] = grade
+    return _guarded(grade, prediction, strict)

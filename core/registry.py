@@ -8,6 +8,7 @@ stays cheap.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import json
 import re
@@ -53,6 +54,8 @@ class Instance:
 Generator = Callable[[Any, RowRandom, int], Instance]
 #: ``check(reference, prediction, strict) -> Score``; never raises on any prediction string.
 Checker = Callable[[dict[str, Any], str, bool], Score]
+#: ``grade(prediction, strict) -> Score``: a family's check bound to one row's reference (see `TaskSpec.grader`).
+Grader = Callable[[Any, bool], Score]
 #: ``enumerate_answers(reference, limit) -> every correct answer as a tuple of answer units, or None past limit``
 AnswerEnumerator = Callable[[dict[str, Any], int], "list[tuple[str, ...]] | None"]
 
@@ -71,6 +74,9 @@ class TaskSpec:
         rows: How many test rows the published build has.
         aliases: Other names that resolve to this task (e.g. the original release's names).
         version: The generator version; bump it whenever the same seed would give other rows.
+        prepare: Optional: ``prepare(reference) -> Grader`` that validates a reference and works out what every
+            check of it reads, once; it must grade exactly as `check` does. Worth it where a row is scored many
+            times (`score_many` keeps one grader per distinct row).
     """
 
     name: str
@@ -82,11 +88,23 @@ class TaskSpec:
     rows: int = 100
     aliases: tuple[str, ...] = ()
     version: str = "2"
+    prepare: Callable[[dict[str, Any]], Grader] | None = None
 
     @property
     def family(self) -> str:
         """The part of the name before the slash."""
         return self.name.split("/", 1)[0]
+
+    def grader(self, reference: dict[str, Any]) -> Grader:
+        """Return this task's check bound to one reference: ``grade(prediction, strict) -> Score``.
+
+        Raises:
+            MalformedRowError: (a `ValueError`) for a reference the family rejects: here when the family has a
+                `prepare` step, at the first grade otherwise.
+        """
+        if self.prepare is not None:
+            return self.prepare(reference)
+        return functools.partial(self.check, reference)
 
     @property
     def config_name(self) -> str:

@@ -225,6 +225,7 @@ def _specs(family: str, **defaults: Any) -> tuple[TaskSpec, ...]:
             defaults={"operation": operation, **defaults},
             generate=generate,
             check=validator.check,
+            prepare=validator.ListAnswerKey,
             enumerate_answers=validator.enumerate_answers,
             rows=rows,
             version=GENERATOR_VERSION,

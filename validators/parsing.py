@@ -190,6 +190,10 @@ def extract_list(prediction: object, strict: bool, *, known: Collection[str] = (
     Returns:
         ``(items, "")`` on success, else ``(None, reason)``.
     """
+    if type(prediction) is str and prediction[:1] == "[" and len(prediction) <= MAX_PREDICTION_CHARS:
+        value = _json_strings(prediction)  # most answers: exactly a JSON array of strings, whichever the mode
+        if value is not None:
+            return value, ""
     text = as_text(prediction) if strict else lenient_text(prediction)
     if not text.strip():
         return None, "empty prediction"

@@ -133,11 +133,10 @@ def expected_list(reference: dict[str, Any]) -> list[str] | None:
     return None
 
 
-def _check_items(reference: dict[str, Any], got: list[str]) -> str:
-    """Return "" when `got` answers the row, else the reason it does not."""
+def _check_items(reference: dict[str, Any], expected: list[str] | None, got: list[str]) -> str:
+    """Return "" when `got` answers the row (whose `expected_list` is `expected`), else the reason it does not."""
     items, operation, item = reference["input"], reference["operation"], reference.get("item")
     unit = _UNITS[reference["vocabulary"]]
-    expected = expected_list(reference)
     if expected is not None:
         if got == expected:
             return ""
@@ -194,7 +193,8 @@ def _answer_shape(reference: dict[str, Any]) -> tuple[dict[str, int], int, dict[
     return counts, len(expected), counts
 
 
-def failure_class(reference: dict[str, Any], got: list[str]) -> str:
+def failure_class(reference: dict[str, Any], got: list[str],
+                  shape: tuple[dict[str, int], int, dict[str, int]] | None = None) -> str:
     """Name how a wrong list answer fails, the first that applies of (after ``format_error``, which `check` gives
     to an answer that is not a list of strings):
 
@@ -206,10 +206,11 @@ def failure_class(reference: dict[str, Any], got: list[str]) -> str:
     Args:
         reference: The row's reference.
         got: The parsed answer, known to be wrong.
+        shape: The reference's `_answer_shape`, when the caller has it.
     """
     if got == reference["input"] and expected_list(reference) != got:
         return "unchanged_input"
-    most, length, required = _answer_shape(reference)
+    most, length, required = shape or _answer_shape(reference)
     have = _counts(got)
     repeats = len(have) < len(got)  # without repeats no entry can exceed its most copies (at least 1) or the floor 1
     if repeats and any(count > max(most.get(entry, 0), 1) for entry, count in have.items()):
@@ -222,6 +223,49 @@ def failure_class(reference: dict[str, Any], got: list[str]) -> str:
     return "order_error"
 
 
+class ListAnswerKey:
+    """One list row's reference, validated, with what every check of it reads worked out once.
+
+    Calling it checks a prediction (see `check`). `score_many` makes one per distinct row and grades every
+    prediction of that row with it (see `parallelbench.registry.TaskSpec.grader`); `check` makes one per call.
+
+    Raises:
+        MalformedRowError: (a `ValueError`) when the reference lacks a field or holds one of the wrong type.
+    """
+
+    __slots__ = ("reference", "entries", "expected", "_shape")
+
+    def __init__(self, reference: dict[str, Any]) -> None:
+        validate_reference(reference)
+        self.reference = reference
+        self.entries = _entries(reference)
+        self.expected = expected_list(reference)
+        self._shape: tuple[dict[str, int], int, dict[str, int]] | None = None  # made at the first wrong answer
+
+    def _failure_class(self, got: list[str]) -> str:
+        if self._shape is None:
+            self._shape = _answer_shape(self.reference)
+        return failure_class(self.reference, got, self._shape)
+
+    def __call__(self, prediction: object, strict: bool = False) -> Score:
+        reference, entries = self.reference, self.entries
+        mode = "strict" if strict else "lenient"
+        items, problem = extract_list(prediction, strict, known=entries, wanted=_is_strings)
+        if items is None:
+            return failed(problem, mode=mode, failure="format_error")
+        if not _is_strings(items):
+            number = next(number for number, item in enumerate(items, start=1) if not isinstance(item, str))
+            return failed(f"entry {number} is not a string", mode=mode, failure="format_error")
+        got = items
+        problem = _check_items(reference, self.expected, got)
+        if problem and not strict and not set(entries).issuperset(items):  # an item that is not exactly an entry
+            got = _lenient_items(entries, items)
+            problem = _check_items(reference, self.expected, got)
+        if problem:
+            return failed(problem, mode=mode, length=len(got), failure=self._failure_class(got))
+        return passed(mode=mode, length=len(got))
+
+
 def check(reference: dict[str, Any], prediction: str, strict: bool = False) -> Score:
     """Decide whether `prediction` answers a list-operation row (see `parallelbench.registry.Checker`).
 
@@ -232,23 +276,7 @@ def check(reference: dict[str, Any], prediction: str, strict: bool = False) -> S
     Raises:
         MalformedRowError: (a `ValueError`) when the reference lacks a field or holds one of the wrong type.
     """
-    validate_reference(reference)
-    mode = "strict" if strict else "lenient"
-    entries = _entries(reference)
-    items, problem = extract_list(prediction, strict, known=entries, wanted=_is_strings)
-    if items is None:
-        return failed(problem, mode=mode, failure="format_error")
-    if not _is_strings(items):
-        number = next(number for number, item in enumerate(items, start=1) if not isinstance(item, str))
-        return failed(f"entry {number} is not a string", mode=mode, failure="format_error")
-    got = items
-    problem = _check_items(reference, got)
-    if problem and not strict and not set(entries).issuperset(items):  # an item that is not exactly an entry
-        got = _lenient_items(entries, items)
-        problem = _check_items(reference, got)
-    if problem:
-        return failed(problem, mode=mode, length=len(got), failure=failure_class(reference, got))
-    return passed(mode=mode, length=len(got))
+    return ListAnswerKey(reference)(prediction, strict)
 
 
 def enumerate_answers(reference: dict[str, Any], limit: int = 100_000) -> list[tuple[str, ...]] | None:
