@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -382,6 +383,12 @@ def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         args.run(args)
+        sys.stdout.flush()  # here, so that a reader that stopped early (`| head`) is seen below, not at exit
+    except BrokenPipeError:
+        # The reader of our output stopped reading (`parallelbench tasks | head`): not an error. Point stdout at
+        # /dev/null so that Python's own flush at exit does not complain again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ParallelBenchError, OSError) as error:
         print(f"parallelbench: error: {error}", file=sys.stderr)
         return 2

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pyarrow.parquet as pq
 import pytest
@@ -114,3 +116,12 @@ def test_the_readme_task_table_is_the_registry_s(capsys):
     for task in pb.tasks():
         family, name = task.split("/", 1)
         assert f"`{family}`" in table and f"`{name}`" in table
+
+
+def test_a_reader_that_stops_reading_is_not_an_error():
+    # `parallelbench tasks | head -1`: the reader closes the pipe before the command has written everything.
+    process = subprocess.Popen([sys.executable, "-m", "parallelbench.cli", "tasks", "-v"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdout.close()
+    assert process.wait(timeout=60) == 0
+    assert process.stderr.read() == b""
