@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import parallelbench as pb
 from parallelbench.validators.parsing import as_text, extract_list, normalize_item, unwrap
 
 
@@ -106,3 +110,31 @@ def test_as_text_accepts_non_strings():
 def test_any_text_gives_a_list_or_a_reason(text, strict):
     items, reason = extract_list(text, strict)
     assert (items is None) == bool(reason)
+
+
+def _utf8_safe(value: object) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("prediction", [r'["\ud800", "Bo"]', r'Answer: ["\udfff x"]', r"['\ud800']",
+                                        r'[["\ud800", "B"], ["B", "A"]]', '["caf\\u00e9", "\\ud83d\\ude00"]'])
+@pytest.mark.parametrize("strict", [False, True])
+def test_escaped_lone_surrogates_are_mended_like_raw_ones(prediction, strict):
+    # JSON and Python escapes can spell a lone surrogate; the parsed entries, and any verdict quoting them, must
+    # still be writable as UTF-8 (a verdicts file is). Real characters written as escapes stay as they are.
+    items, reason = extract_list(prediction, strict)
+    assert _utf8_safe(items) and _utf8_safe(reason)
+    if items is not None and prediction.startswith('["caf'):
+        assert items == ["caf\u00e9", "\U0001F600"]
+
+
+@pytest.mark.parametrize("task", ["waiting_line/copy", "puzzle/latin_square_n3"])
+def test_a_verdict_on_an_escaped_lone_surrogate_is_writable(task):
+    row = pb.generate(task, n=1)[0]
+    for prediction in (r'["\ud800"]', r'[["\ud800", "B", "C"], ["B", "C", "A"], ["C", "A", "B"]]'):
+        verdict = pb.score(row, prediction)
+        assert not verdict.correct and _utf8_safe([verdict.reason, verdict.details])

@@ -208,13 +208,15 @@ def extract_list(prediction: object, strict: bool, *, known: Collection[str] = (
             except (ValueError, RecursionError):
                 pass
     if isinstance(value, list):
-        return value, ""
+        return (_without_lone_surrogates(value) if "\\" in text else value), ""
     if strict:
         return None, "not a JSON array"
     text = unwrap(text)
     if "[" not in text:
         return None, "no list found"
     lists = _lists_in(text, known)
+    if "\\" in text:
+        lists = [_without_lone_surrogates(found) for found in lists]
     if not lists:
         return None, "no parsable list found"
     if wanted is not None:
@@ -222,3 +224,18 @@ def extract_list(prediction: object, strict: bool, *, known: Collection[str] = (
             if wanted(candidate):
                 return candidate, ""
     return lists[-1], ""
+
+
+def _without_lone_surrogates(value: Any, depth: int = 2) -> Any:
+    """`value` with each lone surrogate in its strings replaced by "?", as `as_text` mends the text itself.
+
+    Only an escape (``"\\ud800"`` in JSON or a Python literal) can put one into a decoded string, so callers mend only
+    what they decoded from a text with a backslash; a verdict quoting a lone surrogate could not be written as UTF-8.
+    Strings are mended down to `depth` lists deep: the entries of a list answer and the cells of a grid, the only
+    strings a verdict quotes.
+    """
+    if isinstance(value, str):
+        return value if value.isascii() else value.encode("utf-8", errors="replace").decode("utf-8")
+    if isinstance(value, list) and depth > 0:
+        return [_without_lone_surrogates(item, depth - 1) for item in value]
+    return value
