@@ -148,7 +148,7 @@ def score_many(rows: Sequence[Mapping[str, Any]], predictions: Iterable[str], st
         strict: As in `score`.
         workers: Worker processes. They hold the columns scoring reads (``task``, ``reference``, ``id``, the
             predictions), get spans of `SCORE_CHUNK` rows to score, parse each distinct reference once, and send
-            back plain tuples. Worth it from a few thousand predictions on.
+            back plain tuples. Used from ``2 * SCORE_CHUNK`` (10,000) predictions on; fewer are scored here.
         semantics: As in `score` (``release`` rows are scored in this process, one after another).
 
     Returns:
@@ -193,8 +193,8 @@ class _ScoringWorker:
 
     Attributes:
         columns: The batch as columns: (tasks, reference texts, ids, predictions, strict). Where processes start
-            by forking (Linux) the worker shares the caller's lists and nothing is copied; elsewhere they are sent
-            once per worker. Work units are then only (start, end) spans.
+            by forking (the default on Linux up to Python 3.13) the worker shares the caller's lists and nothing is
+            copied; otherwise they are sent once per worker. Work units are then only (start, end) spans.
         graders: (task, reference text) -> the task's grader for that reference.
     """
 

@@ -383,12 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         args.run(args)
-        sys.stdout.flush()  # here, so that a reader that stopped early (`| head`) is seen below, not at exit
-    except BrokenPipeError:
-        # The reader of our output stopped reading (`parallelbench tasks | head`): not an error. Point stdout at
-        # /dev/null so that Python's own flush at exit does not complain again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    except BrokenPipeError:  # the reader stopped before the command finished: its outcome is unknown
+        _stop_writing_stdout()
+        return 1
     except (ParallelBenchError, OSError) as error:
         print(f"parallelbench: error: {error}", file=sys.stderr)
         return 2
@@ -400,7 +397,19 @@ def main(argv: list[str] | None = None) -> int:
         print("parallelbench: this is a bug in ParallelBench, not a problem with your input; please report it with "
               "the traceback above", file=sys.stderr)
         return 1
+    try:
+        sys.stdout.flush()  # here rather than at exit, so that a reader that stopped early is seen
+    except BrokenPipeError:  # the command finished; only its reader stopped early (`parallelbench tasks | head`)
+        _stop_writing_stdout()
     return 0
+
+
+def _stop_writing_stdout() -> None:
+    """Point stdout at /dev/null once its reader has gone, so that Python's flush at exit does not fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout has no file descriptor (an in-process caller's buffer)
+        pass
 
 
 if __name__ == "__main__":

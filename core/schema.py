@@ -53,7 +53,8 @@ class Score:
         value: The score in [0, 1]; for exact tasks 1.0 when correct, else 0.0.
         correct: Whether the prediction is accepted.
         reason: A short human explanation ("ok", "name missing: Ann Lee", "identical to the input", ...).
-        details: Extra facts about the check (parse mode, parsed answer length, backend names, ...).
+        details: Extra facts about the check (parse mode, parsed answer length, backend names, ...); a new empty
+            dict when not given (or given as None).
     """
 
     value: float

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -118,10 +119,22 @@ def test_the_readme_task_table_is_the_registry_s(capsys):
         assert f"`{family}`" in table and f"`{name}`" in table
 
 
-def test_a_reader_that_stops_reading_is_not_an_error():
-    # `parallelbench tasks | head -1`: the reader closes the pipe before the command has written everything.
-    process = subprocess.Popen([sys.executable, "-m", "parallelbench.cli", "tasks", "-v"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
+def _closed_reader_run(code: str) -> tuple[int, bytes]:
+    """Run `code` in a fresh Python whose stdout is a pipe nobody reads (`| head` that has already stopped)."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}  # a shell's usual buffering
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     process.stdout.close()
-    assert process.wait(timeout=60) == 0
-    assert process.stderr.read() == b""
+    return process.wait(timeout=60), process.stderr.read()
+
+
+def test_a_reader_that_stops_reading_is_not_an_error():
+    # `parallelbench tasks -v | head -1`: the listing is complete before the reader's absence is seen.
+    assert _closed_reader_run("import sys; from parallelbench.cli import main; sys.exit(main(['tasks', '-v']))") == (0, b"")
+
+
+def test_a_reader_that_stops_before_the_command_ends_gives_a_failure_status():
+    # Cut off in the middle of its output, a command's outcome is unknown: never report success (`validate | head`
+    # must not pass a broken build), and still print no error about the pipe.
+    code = ("import sys; from parallelbench import cli; "
+            "cli.cmd_tasks = lambda args: [print('x' * 100) for _ in range(100_000)]; sys.exit(cli.main(['tasks']))")
+    assert _closed_reader_run(code) == (1, b"")
