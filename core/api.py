@@ -218,7 +218,9 @@ def _score_chunk(chunk: tuple[list[Mapping[str, Any]], list[Any], bool]) -> list
     rows, predictions, strict = chunk
     graders: dict[tuple[str, str], Grader] = {}
     with gc_paused():
-        return [_score_prepared(row, prediction, strict, graders) for row, prediction in zip(rows, predictions)]
+        verdicts = [_score_prepared(row, prediction, strict, graders) for row, prediction in zip(rows, predictions)]
+        graders.clear()  # freed now, so the collector, back on, does not scan them
+    return verdicts
 
 
 def _score_span(span: tuple[int, int]) -> list[tuple[Any, ...]]:

@@ -223,6 +223,10 @@ def failure_class(reference: dict[str, Any], got: list[str],
     return "order_error"
 
 
+#: A `ListAnswerKey` field not worked out yet.
+_NOT_YET = object()
+
+
 class ListAnswerKey:
     """One list row's reference, validated, with what every check of it reads worked out once.
 
@@ -233,14 +237,20 @@ class ListAnswerKey:
         MalformedRowError: (a `ValueError`) when the reference lacks a field or holds one of the wrong type.
     """
 
-    __slots__ = ("reference", "entries", "expected", "_shape")
+    __slots__ = ("reference", "entries", "_expected", "_shape")
 
     def __init__(self, reference: dict[str, Any]) -> None:
         validate_reference(reference)
         self.reference = reference
         self.entries = _entries(reference)
-        self.expected = expected_list(reference)
+        self._expected: list[str] | None | object = _NOT_YET  # made at the first answer that parses
         self._shape: tuple[dict[str, int], int, dict[str, int]] | None = None  # made at the first wrong answer
+
+    def expected(self) -> list[str] | None:
+        """The row's only correct answer (`expected_list`), or None for an operation with several."""
+        if self._expected is _NOT_YET:
+            self._expected = expected_list(self.reference)
+        return self._expected  # type: ignore[return-value]
 
     def _failure_class(self, got: list[str]) -> str:
         if self._shape is None:
@@ -256,11 +266,11 @@ class ListAnswerKey:
         if not _is_strings(items):
             number = next(number for number, item in enumerate(items, start=1) if not isinstance(item, str))
             return failed(f"entry {number} is not a string", mode=mode, failure="format_error")
-        got = items
-        problem = _check_items(reference, self.expected, got)
+        got, expected = items, self.expected()
+        problem = _check_items(reference, expected, got)
         if problem and not strict and not set(entries).issuperset(items):  # an item that is not exactly an entry
             got = _lenient_items(entries, items)
-            problem = _check_items(reference, self.expected, got)
+            problem = _check_items(reference, expected, got)
         if problem:
             return failed(problem, mode=mode, length=len(got), failure=self._failure_class(got))
         return passed(mode=mode, length=len(got))
