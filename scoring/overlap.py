@@ -169,12 +169,13 @@ class _StemmingTokenizer:
     """
 
     def __init__(self) -> None:
+        from rouge_score import tokenize
+
+        self._tokenize = tokenize.tokenize
         self._stemmer = _CachedPorterStemmer()
 
     def tokenize(self, text: str) -> list[str]:
-        from rouge_score import tokenize
-
-        return tokenize.tokenize(text, self._stemmer)
+        return self._tokenize(text, self._stemmer)
 
 
 @lru_cache(maxsize=1)

@@ -190,7 +190,8 @@ def extract_list(prediction: object, strict: bool, *, known: Collection[str] = (
     Returns:
         ``(items, "")`` on success, else ``(None, reason)``.
     """
-    if type(prediction) is str and prediction[:1] == "[" and len(prediction) <= MAX_PREDICTION_CHARS:
+    if (type(prediction) is str and len(prediction) <= MAX_PREDICTION_CHARS
+            and prediction.lstrip(_JSON_WHITESPACE)[:1] == "["):
         value = _json_strings(prediction)  # most answers: exactly a JSON array of strings, whichever the mode
         if value is not None:
             return value, ""
@@ -200,13 +201,11 @@ def extract_list(prediction: object, strict: bool, *, known: Collection[str] = (
     if strict and len(text) > MAX_PREDICTION_CHARS:
         return None, f"longer than {MAX_PREDICTION_CHARS:,} characters"
     value = None
-    if text.lstrip(_JSON_WHITESPACE).startswith("["):  # the common case, and the only one strict mode accepts
-        value = _json_strings(text)  # the whole text is a JSON array of strings (most answers)
-        if value is None:
-            try:  # the whole text is a JSON array of anything
-                value = json_document(text)
-            except (ValueError, RecursionError):
-                pass
+    if text.lstrip(_JSON_WHITESPACE).startswith("["):  # the only case strict mode accepts
+        try:  # the whole text is a JSON array of anything
+            value = json_document(text)
+        except (ValueError, RecursionError):
+            pass
     if isinstance(value, list):
         return (_without_lone_surrogates(value) if "\\" in text else value), ""
     if strict:
