@@ -18,6 +18,7 @@ import parallelbench as pb  # noqa: E402
 from parallelbench.folder import read_rows  # noqa: E402
 from parallelbench.lm_eval_tasks import task_name, write_lm_eval_tasks  # noqa: E402
 from parallelbench.reference_decoding.tiny import TinyConfig, TinyDenoiserModel, TinyVocab, save_tiny  # noqa: E402
+from word_level_bert import save_word_level_bert  # noqa: E402
 
 TASKS = ["waiting_line/copy", "list_ops/sort", "puzzle/latin_square_n3"]
 LM_EVAL_TASKS = [task_name(pb.get_task(task).config_name) for task in TASKS[:2]]
@@ -88,29 +89,9 @@ def test_a_threshold_rule_sizes_its_own_steps(setup, task_manager, tmp_path):
     assert all(entry["nfe"] == 1 for entry in read_log(log))  # every confidence clears a threshold of 0
 
 
-def word_level_bert(folder):
-    """A tiny BERT and a word-level tokenizer with a chat template saved to `folder`: a text masked LM, offline."""
-    transformers = pytest.importorskip("transformers")
-    from tokenizers import Tokenizer, models, pre_tokenizers
-
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"[ ] , \" A B C".split(), "user:", "assistant:"]
-    backend = Tokenizer(models.WordLevel({word: index for index, word in enumerate(words)}, unk_token="[UNK]"))
-    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tokenizer = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=backend, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]",
-        mask_token="[MASK]")
-    tokenizer.chat_template = ("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }} {% endfor %}"
-                               "{% if add_generation_prompt %}assistant: {% endif %}")
-    tokenizer.save_pretrained(folder)
-    torch.manual_seed(0)
-    config = transformers.BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                                     intermediate_size=64, vocab_size=len(words), max_position_embeddings=1024)
-    transformers.BertForMaskedLM(config).save_pretrained(folder)
-    return folder
-
-
 def test_a_text_masked_lm_reads_lm_evals_prompt_and_decodes_gen_length_slots(setup, task_manager, tmp_path):
-    bert = word_level_bert(tmp_path / "bert")
+    pytest.importorskip("transformers")
+    bert = save_word_level_bert(tmp_path / "bert", letters="ABC", max_position_embeddings=1024)
     log = tmp_path / "log.jsonl"
     results = evaluate(setup, task_manager, tasks=[task_name("puzzle-latin_square_n3")], pretrained=str(bert),
                        gen_length=6, tokens_per_step=3, rule="random", temperature=1, log_path=str(log))

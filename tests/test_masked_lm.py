@@ -25,6 +25,7 @@ from parallelbench.reference_decoding.masked_lm import (  # noqa: E402
     propose_from_logits,
 )
 from parallelbench.reference_decoding.neural import run_model_on_rows, timed  # noqa: E402
+from word_level_bert import save_word_level_bert  # noqa: E402
 
 VOCAB = 40
 MASK = 3
@@ -241,27 +242,8 @@ def test_a_model_missing_from_disk_raises_a_clear_error() -> None:
         resolve_model_path("parallelbench-tests/no-such-model")
 
 
-def _word_level_model_folder(folder) -> None:
-    """Save a tiny BERT and a word-level tokenizer with a chat template: a masked LM on disk, made offline."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"[ ] , \" A B C D E F G H".split(), "user:", "assistant:"]
-    backend = Tokenizer(models.WordLevel({word: index for index, word in enumerate(words)}, unk_token="[UNK]"))
-    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tokenizer = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=backend, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]",
-        mask_token="[MASK]")
-    tokenizer.chat_template = ("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }} {% endfor %}"
-                               "{% if add_generation_prompt %}assistant: {% endif %}")
-    tokenizer.save_pretrained(folder)
-    torch.manual_seed(0)
-    config = transformers.BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                                     intermediate_size=64, vocab_size=len(words), max_position_embeddings=512)
-    transformers.BertForMaskedLM(config).save_pretrained(folder)
-
-
 def test_a_local_masked_lm_folder_loads_and_runs_through_the_engine(tmp_path) -> None:
-    _word_level_model_folder(tmp_path)
+    save_word_level_bert(tmp_path, letters="ABCDEFGH", max_position_embeddings=512)
     lm = load_masked_lm(tmp_path, device="cpu", answer_length=6)
     assert lm.mask_id == 4 and lm.position_ids and not lm.shift
     rows = pb.generate("list_ops/copy", n=3, seed=0, length=3, n_shots=0)
