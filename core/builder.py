@@ -15,7 +15,6 @@ import json
 import os
 import platform
 from collections.abc import Mapping, Sequence
-from importlib.metadata import PackageNotFoundError, version as package_version
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tqdm.auto import tqdm
 
-from .errors import FolderError
-from .folder import MANIFEST, ROWS_PER_SHARD, ShardWriter, check_version, read_manifest, seal
+from .folder import (MANIFEST, ROWS_PER_SHARD, ShardWriter, check_replaceable, check_version, installed_version,
+                     scoring_backends, seal)
 from .generators.people import name_tables_sha256
 from .parallel import default_workers, worker_pool
 from .reference_decoding.calibrate import calibrate_rows, one_blas_thread, record_curves
@@ -36,49 +35,12 @@ from .staging import staged
 __all__ = ["MANIFEST", "build"]
 
 
-def _version_of(distribution: str) -> str:
-    try:
-        return package_version(distribution)
-    except PackageNotFoundError:
-        return "not installed"
-
-
 def _code_hashes(tasks: Sequence[str]) -> dict[str, str]:
     """sha256 of the source of every generator and validator module the build used."""
     modules = {inspect.getmodule(function) for task in tasks
                for function in (get_task(task).generate, get_task(task).check)}
     return {module.__name__: hashlib.sha256(inspect.getsource(module).encode()).hexdigest()
             for module in sorted(modules, key=lambda module: module.__name__)}
-
-
-def _scoring_backends() -> dict[str, str]:
-    """The named, versioned backends that grade the text tasks here, so a card says what its scores mean."""
-    from .scoring import grammar, similarity
-
-    backend = grammar.get_backend()
-    method = similarity.MODEL_METHOD if similarity.model_available() else similarity.FALLBACK_METHOD
-    return {"grammar": f"{backend.name} ({backend.version})", "similarity": method}
-
-
-def _check_replaceable(target: Path, overwrite: bool) -> None:
-    """Refuse to replace anything but an empty folder or, with `overwrite`, a previous build.
-
-    Raises:
-        FolderError: Naming what would be replaced (its version and rows) and how to replace it anyway.
-    """
-    if not target.exists():
-        return
-    if not target.is_dir() or (any(target.iterdir()) and not (target / MANIFEST).is_file()):
-        raise FolderError(f"refusing to replace {target}: it exists and is not a ParallelBench build (no {MANIFEST})")
-    if overwrite or not (target / MANIFEST).is_file():
-        return
-    try:
-        manifest = read_manifest(target)
-        rows = sum(sum(entry["splits"].values()) for entry in manifest["configs"].values())
-        what = f"version {manifest['version']}, {len(manifest['configs'])} configs, {rows:,} rows"
-    except FolderError:
-        what = "a build whose manifest is unreadable"
-    raise FolderError(f"{target} already holds a build ({what}); pass --overwrite (overwrite=True) to replace it")
 
 
 def _difficulty_filled(table: pa.Table, workers: int, pool: Any) -> pa.Table:
@@ -155,7 +117,7 @@ def build(out: str | os.PathLike[str] = "parallelbench", version: str = "0.1.0",
     target = Path(out)
     requested = [split for split in SPLIT_SEEDS if split in sizes]
     with staged(target) as staging:
-        _check_replaceable(target, overwrite)
+        check_replaceable(target, overwrite)
         configs: dict[str, Any] = {}
         with worker_pool(workers, initializer=one_blas_thread) as pool, \
                 tqdm(unit="row", desc="building", disable=not progress) as bar:
@@ -184,12 +146,12 @@ def build(out: str | os.PathLike[str] = "parallelbench", version: str = "0.1.0",
             "name": "parallelbench",
             "version": version,
             "versions": {
-                "parallelbench": _version_of("parallelbench"),
+                "parallelbench": installed_version("parallelbench"),
                 "python": platform.python_version(),
-                "faker": _version_of("faker"),
-                "pyarrow": _version_of("pyarrow"),
+                "faker": installed_version("faker"),
+                "pyarrow": installed_version("pyarrow"),
             },
-            "scoring_backends": _scoring_backends(),
+            "scoring_backends": scoring_backends(),
             "configs": configs,
             "code_sha256": _code_hashes(names),
             "name_tables_sha256": name_tables_sha256(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from importlib.metadata import PackageNotFoundError, version as package_version
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -222,3 +223,41 @@ def gold_problems(folder: str | Path, split: str = "test", *, progress: bool = F
 
 #: Rows scored between two updates of the progress bar of `gold_problems`.
 GOLD_CHUNK = 500
+
+
+def installed_version(distribution: str) -> str:
+    """The installed version of a distribution, or "not installed" (recorded in manifests)."""
+    try:
+        return package_version(distribution)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def scoring_backends() -> dict[str, str]:
+    """The named, versioned backends that grade the text tasks here, so a card says what its scores mean."""
+    from .scoring import grammar, similarity
+
+    backend = grammar.get_backend()
+    method = similarity.MODEL_METHOD if similarity.model_available() else similarity.FALLBACK_METHOD
+    return {"grammar": f"{backend.name} ({backend.version})", "similarity": method}
+
+
+def check_replaceable(target: Path, overwrite: bool) -> None:
+    """Refuse to replace anything but an empty folder or, with `overwrite`, a previous build.
+
+    Raises:
+        FolderError: Naming what would be replaced (its version and rows) and how to replace it anyway.
+    """
+    if not target.exists():
+        return
+    if not target.is_dir() or (any(target.iterdir()) and not (target / MANIFEST).is_file()):
+        raise FolderError(f"refusing to replace {target}: it exists and is not a ParallelBench build (no {MANIFEST})")
+    if overwrite or not (target / MANIFEST).is_file():
+        return
+    try:
+        manifest = read_manifest(target)
+        rows = sum(sum(entry["splits"].values()) for entry in manifest["configs"].values())
+        what = f"version {manifest['version']}, {len(manifest['configs'])} configs, {rows:,} rows"
+    except FolderError:
+        what = "a build whose manifest is unreadable"
+    raise FolderError(f"{target} already holds a build ({what}); pass --overwrite (overwrite=True) to replace it")

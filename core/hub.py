@@ -25,10 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .builder import MANIFEST
 from .cards import CARD_PLOT, package_source_url, plot_png, render_card
 from .errors import UsageError
-from .folder import checksum_problems, read_manifest
+from .folder import MANIFEST, checksum_problems, read_manifest
 
 #: What a new version replaces in the Hub repository (files of configs that were dropped disappear too).
 REPLACED_PATTERNS = ("data/", "calibration/", "README.md", MANIFEST)

@@ -42,8 +42,8 @@ import orjson
 import yaml
 
 from .api import score_many
-from .builder import _check_replaceable, _scoring_backends, _version_of
-from .folder import _sha256, check_version, seal, write_parquet
+from .folder import (_sha256, check_replaceable, check_version, installed_version, scoring_backends, seal,
+                     write_parquet)
 from .generators.waiting_line import count_answers, json_list
 from .reference_decoding.calibrate import calibrate_rows, record_curves
 from .registry import TaskSpec, get_task
@@ -390,7 +390,7 @@ def import_release(path: str | os.PathLike[str], out: str | os.PathLike[str] = "
     """
     target = Path(out)
     check_version(version)
-    _check_replaceable(target, overwrite)
+    check_replaceable(target, overwrite)
     test_folder = find_test_folder(path)
     imported = import_rows(test_folder)
     if calibrate:
@@ -400,7 +400,7 @@ def import_release(path: str | os.PathLike[str], out: str | os.PathLike[str] = "
     sources = sorted({file.path for file, _ in imported.values()} | {file.path.parent / "task_config.yaml"
                                                                       for file, _ in imported.values()})
     with staged(target) as staging:
-        _check_replaceable(target, overwrite)  # again, under the lock
+        check_replaceable(target, overwrite)  # again, under the lock
         configs: dict[str, Any] = {}
         for config_name, (file, rows) in sorted(imported.items()):
             write_parquet(rows, staging / f"data/{config_name}/test-00000-of-00001.parquet")
@@ -429,9 +429,9 @@ def import_release(path: str | os.PathLike[str], out: str | os.PathLike[str] = "
                 "files_sha256": {p.relative_to(test_folder).as_posix(): _sha256(p) for p in sources},
                 "redistribution": "not allowed: the release carries no license; this folder is for local use",
             },
-            "versions": {"parallelbench": _version_of("parallelbench"), "python": platform.python_version(),
-                         "pyarrow": _version_of("pyarrow")},
-            "scoring_backends": _scoring_backends(),
+            "versions": {"parallelbench": installed_version("parallelbench"), "python": platform.python_version(),
+                         "pyarrow": installed_version("pyarrow")},
+            "scoring_backends": scoring_backends(),
             "configs": configs,
             "code_sha256": _module_hashes(),
             "release_defects": DEFECTS,
