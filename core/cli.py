@@ -406,10 +406,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _stop_writing_stdout() -> None:
     """Point stdout at /dev/null once its reader has gone, so that Python's flush at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):  # stdout has no file descriptor (an in-process caller's buffer)
         pass
+    finally:
+        os.close(devnull)
 
 
 if __name__ == "__main__":
